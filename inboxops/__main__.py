@@ -1,0 +1,5 @@
+"""`python -m inboxops` is the same as the `inboxops` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,9 @@
+"""Classifiers: each judges a parsed message; the chain combines them (see base.py).
+
+Importing this package registers the built-in classifiers, the same way a plug-in would.
+"""
+
+from . import content, signals
+from .base import REGISTRY, Chain, Classifier, Verdict, register
+
+__all__ = ["REGISTRY", "Chain", "Classifier", "Verdict", "content", "register", "signals"]

@@ -1,0 +1,317 @@
+"""The command line: a thin client over the library that turns its errors into one clear line.
+
+    inboxops run | check | drafts | show | approve | reject | digest | classify | meetings | outbox
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, ClassVar
+
+import click
+
+from . import __version__
+from .approve import approve as approve_draft
+from .approve import pending
+from .approve import reject as reject_draft
+from .config import ENV_VAR, Config, load
+from .errors import InboxopsError
+from .store import Store
+
+
+class Context:
+    """Lazily loaded config and store, shared by the commands of one invocation."""
+
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._cfg: Config | None = None
+        self._store: Store | None = None
+
+    @property
+    def cfg(self) -> Config:
+        if self._cfg is None:
+            self._cfg = load(self.config_path)
+        return self._cfg
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.cfg.store.path)
+        return self._store
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def setup_logging(level: str) -> None:
+    """Plain lines with syslog priority prefixes under systemd (SYSD-7), timestamps otherwise."""
+    under_systemd = bool(os.environ.get("JOURNAL_STREAM") or os.environ.get("INVOCATION_ID"))
+
+    class Prefix(logging.Formatter):
+        PRIO: ClassVar[dict[str, int]] = {
+            "DEBUG": 7, "INFO": 6, "WARNING": 4, "ERROR": 3, "CRITICAL": 2,
+        }
+
+        def format(self, record: logging.LogRecord) -> str:
+            line = super().format(record)
+            return f"<{self.PRIO.get(record.levelname, 6)}>{line}" if under_systemd else line
+
+    fmt = "%(name)s: %(message)s"
+    if not under_systemd:
+        fmt = "%(asctime)s %(levelname)s " + fmt
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(Prefix(fmt))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("imapclient").setLevel(logging.WARNING)  # its DEBUG would log traffic
+
+
+class Group(click.Group):
+    """Turns InboxopsError into `error: <message>` and exit status 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InboxopsError as e:
+            click.echo(f"error: {e}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=Group)
+@click.option("--config", "config_path", envvar=ENV_VAR, type=click.Path(dir_okay=False),
+              help=f"config file (default ./config.toml, or ${ENV_VAR})")
+@click.version_option(__version__)
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """inboxops: sorts the shared mailbox, drafts replies, and sends what you approve."""
+    ctx.obj = Context(config_path)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="one pass (fetch, process, sort, send), then exit")
+@pass_ctx
+def run(c: Context, once: bool) -> None:
+    """Run the daemon in the foreground until SIGTERM or Ctrl-C."""
+    from .daemon import Daemon
+
+    setup_logging(c.cfg.log.level)
+    daemon = Daemon(c.cfg)
+    asyncio.run(daemon.run_once() if once else daemon.run())
+
+
+@main.command()
+@pass_ctx
+def check(c: Context) -> None:
+    """Validate the config and try the mailbox, the sender, the store and the templates."""
+    from .fetch import open_source
+    from .render import Renderer
+    from .send import open_transport
+
+    cfg = c.cfg
+    click.echo(f"config: {cfg.source_path} is valid")
+    failures = 0
+    source = open_source(cfg.mailbox)
+    steps = [
+        ("store", lambda: f"{cfg.store.path} (migrations applied: {len(c.store.migrate())})"),
+        ("templates", lambda: f"{Renderer(cfg.replies.templates).folder}"),
+        ("mailbox", source.check),
+        ("sender", open_transport(cfg.smtp, source).check),
+    ]
+    if cfg.smtp.kind == "smtp":
+        steps.append(("smtp", lambda: _check_smtp(cfg)))
+    for name, step in steps:
+        try:
+            click.echo(f"{name}: ok: {step()}")
+        except (InboxopsError, OSError) as e:
+            failures += 1
+            click.echo(f"{name}: FAILED: {e}", err=True)
+    if failures:
+        raise SystemExit(1)
+
+
+def _check_smtp(cfg: Config) -> str:
+    from .send import SmtpTransport
+
+    async def probe() -> str:
+        smtp = await SmtpTransport(cfg.smtp)._connect()
+        await smtp.quit()
+        return f"connected{' and logged in' if cfg.smtp.username else ''}"
+
+    return asyncio.run(probe())
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="print a JSON list")
+@pass_ctx
+def drafts(c: Context, as_json: bool) -> None:
+    """List drafts waiting for approval."""
+    rows = pending(c.store)
+    if as_json:
+        out = [
+            {
+                "id": r["id"], "message_id": r["message_id"], "category": r["category"],
+                "language": r["language"], "to": r["to_addr"], "subject": r["subject"],
+                "body": r["body"], "created_at": r["created_at"],
+                "confidence": r["confidence"], "reasons": json.loads(r["reasons"] or "[]"),
+            }
+            for r in rows
+        ]
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("no drafts waiting")
+    for r in rows:
+        click.echo(f"#{r['id']:<5} {r['category']:<9} {r['language']}  {r['to_addr']:<30} "
+                   f"{r['subject']}")
+
+
+@main.command()
+@click.argument("draft_id", type=int)
+@pass_ctx
+def show(c: Context, draft_id: int) -> None:
+    """Show one draft with the message it answers and why it was sorted so."""
+    d = c.store.require("drafts", draft_id)
+    m = c.store.require("messages", d["message_pk"])
+    click.echo(f"Draft #{d['id']} ({d['state']})  category {d['category']}, language "
+               f"{d['language']}, confidence {m['confidence']}")
+    click.echo(f"Why: {'; '.join(json.loads(m['reasons'] or '[]'))}")
+    if json.loads(m["suppress"] or "[]"):
+        click.echo(f"Loop signals: {'; '.join(json.loads(m['suppress']))}")
+    click.echo(f"To: {d['to_name']} <{d['to_addr']}> (from the {d['to_reason']})")
+    click.echo(f"Subject: {d['subject']}")
+    click.echo(f"In reply to: {m['message_id'] or '(no Message-ID)'} from {m['from_addr']}")
+    click.echo("")
+    click.echo(d["body_text"])
+
+
+@main.command()
+@click.argument("draft_id", type=int)
+@click.option("--edit", is_flag=True, help="edit the text in $EDITOR before approving")
+@click.option("--no-send", is_flag=True, help="only queue; the daemon sends it")
+@pass_ctx
+def approve(c: Context, draft_id: int, edit: bool, no_send: bool) -> None:
+    """Approve a draft and send it."""
+    text = None
+    if edit:
+        draft = c.store.require("drafts", draft_id)
+        text = click.edit(draft["body_text"], require_save=False, extension=".txt")
+        if not text or not text.strip():
+            raise click.ClickException("empty text: draft left pending")
+    ids = approve_draft(c.store, c.cfg, draft_id, text=text, by="cli")
+    click.echo(f"draft {draft_id} approved; queued outbox {', '.join(map(str, ids))}")
+    if not no_send:
+        _deliver(c)
+
+
+def _deliver(c: Context) -> None:
+    from .fetch import open_source
+    from .send import Outbox, open_transport
+
+    source = open_source(c.cfg.mailbox)
+    imap = source if c.cfg.mailbox.kind == "imap" else None
+    outbox = Outbox(c.store, open_transport(c.cfg.smtp, imap), source)
+    sent = asyncio.run(outbox.deliver())
+    for row in c.store.query("SELECT id, state, last_error FROM outbox WHERE state != 'sent' "
+                             "AND state != 'queued' ORDER BY id DESC LIMIT 5"):
+        if row["state"] in ("failed", "unknown"):
+            click.echo(f"outbox {row['id']}: {row['state']}: {row['last_error']}", err=True)
+    click.echo(f"sent {sent} message(s)")
+
+
+@main.command()
+@click.argument("draft_id", type=int)
+@pass_ctx
+def reject(c: Context, draft_id: int) -> None:
+    """Reject a draft: nothing is sent."""
+    reject_draft(c.store, draft_id, by="cli")
+    click.echo(f"draft {draft_id} rejected")
+
+
+@main.command()
+@click.option("--send-now", is_flag=True, help="build and send a digest now")
+@pass_ctx
+def digest(c: Context, send_now: bool) -> None:
+    """Send the manager's digest now, or print what it would say."""
+    from .digest import collect, queue_digest
+
+    if not send_now:
+        from datetime import UTC, datetime
+
+        click.echo(json.dumps(collect(c.store, c.cfg, datetime.now(UTC)), indent=2,
+                              ensure_ascii=False, default=str))
+        return
+    pk = queue_digest(c.store, c.cfg, force=True)
+    click.echo(f"digest queued as outbox {pk}")
+    _deliver(c)
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def classify(c: Context, path: Path, as_json: bool) -> None:
+    """Classify one .eml file and say why."""
+    from .parse import parse_message
+    from .pipeline import build_chain
+
+    try:
+        cfg = c.cfg
+    except InboxopsError:
+        from .config import default
+
+        cfg = default()
+    parsed = parse_message(path.read_bytes())
+    decision = build_chain(cfg).classify(parsed)
+    if as_json:
+        click.echo(json.dumps({"category": decision.category, "confidence": decision.confidence,
+                               "reasons": decision.reasons, "language": parsed.language,
+                               "defects": parsed.defects}, ensure_ascii=False))
+        return
+    click.echo(f"{decision.category} (confidence {decision.confidence:.2f}, language "
+               f"{parsed.language})")
+    for reason in decision.reasons:
+        click.echo(f"  - {reason}")
+    for defect in parsed.defects:
+        click.echo(f"  ! {defect}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def meetings(c: Context, as_json: bool) -> None:
+    """List meetings with their attendees' answers."""
+    rows = c.store.query(
+        'SELECT id, uid, sequence, start, "end", location, summary, client_addr, attendees,'
+        " state FROM meetings WHERE state != 'cancelled' ORDER BY start"
+    )
+    for r in rows:
+        r["attendees"] = json.loads(r["attendees"])
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        who = ", ".join(f"{a} {s.lower()}" for a, s in r["attendees"].items())
+        click.echo(f"#{r['id']} {r['start']} {r['state']:<9} {r['summary']} [{who}]")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def outbox(c: Context, as_json: bool) -> None:
+    """List outgoing mail and its delivery state."""
+    rows = c.store.query(
+        "SELECT id, kind, message_id, rcpts, state, attempts, last_error, created_at, sent_at "
+        "FROM outbox ORDER BY id DESC LIMIT 100"
+    )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(f"#{r['id']:<5} {r['kind']:<7} {r['state']:<8} {r['rcpts']} "
+                   f"{r['last_error'] or ''}")

@@ -1,0 +1,332 @@
+"""One config schema: every key declared once with type, default and help (STYLE habit 4).
+
+The same declarations validate config.toml, produce the error messages (naming file, section, key,
+the bad value and what is expected) and document the keys. Secrets are only ever referenced
+(`password_env`, `password_file`, or systemd's $CREDENTIALS_DIRECTORY), never written in the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+import re
+import tomllib
+from datetime import time
+from email.headerregistry import Address
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+
+DEFAULT_PATH = "config.toml"
+ENV_VAR = "INBOXOPS_CONFIG"
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+class Section(BaseModel):
+    """Base for sections: unknown keys are errors, so a typo never silently falls back."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Secret(Section):
+    """Mixin: a password held by reference only."""
+
+    password_env: str | None = Field(None, description="environment variable holding the password")
+    password_file: Path | None = Field(None, description="file holding the password (first line)")
+
+    def password(self, section: str) -> str:
+        """Resolve the password; raise ConfigError naming the reference if it cannot be read."""
+        if self.password_file:
+            try:
+                return self.password_file.read_text(encoding="utf-8").splitlines()[0].strip()
+            except (OSError, IndexError) as e:
+                raise ConfigError(
+                    f"[{section}] password_file: cannot read {self.password_file} ({e}). "
+                    "Fix: create the file with the password on its first line."
+                ) from None
+        if self.password_env:
+            creds = os.environ.get("CREDENTIALS_DIRECTORY")
+            if creds and (Path(creds) / self.password_env).is_file():
+                return (Path(creds) / self.password_env).read_text().strip()
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise ConfigError(
+                    f"[{section}] password_env: environment variable {self.password_env} is not "
+                    "set. Fix: export it, or use password_file."
+                )
+            return value
+        raise ConfigError(
+            f"[{section}] needs password_env or password_file. "
+            "Fix: add password_env = \"NAME_OF_VARIABLE\"."
+        )
+
+
+def _check_security(host: str, security: str, section: str) -> None:
+    """Plain-text connections are only allowed to loopback (credentials would travel clear)."""
+    if security != "none":
+        return
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(
+            f'security = "none" is only allowed for a loopback host, not {host!r}; '
+            'use "tls" or "starttls"'
+        )
+
+
+class MailboxConfig(Secret):
+    """[mailbox]: where client mail arrives."""
+
+    kind: Literal["imap", "maildir"] = Field("maildir", description='"imap" or "maildir"')
+    path: Path = Field(Path("var/mail"), description="Maildir folder (maildir only)")
+    host: str = Field("imap.example.com", description="IMAP server host name")
+    port: int = Field(993, ge=1, le=65535, description="IMAP port: 993 for tls, 143 for starttls")
+    security: Literal["tls", "starttls", "none"] = Field(
+        "tls", description='"tls", "starttls" or "none" (loopback only)'
+    )
+    ca_file: Path | None = Field(None, description="extra CA certificate to trust (PEM)")
+    username: str = Field("office@example.com", description="IMAP login name")
+    folder: str = Field("INBOX", description="folder to watch")
+    sort: Literal["keyword", "folder", "off"] = Field(
+        "keyword", description='how to mark the category: "keyword", "folder" or "off"'
+    )
+    folder_prefix: str = Field("InboxOps", description="parent folder for category folders")
+    sent_folder: str = Field("", description="Sent folder; empty = find by special-use \\Sent")
+    save_sent: Literal["auto", "always", "never"] = Field(
+        "auto", description="append a copy of sent replies to the Sent folder (imap only)"
+    )
+    idle: bool = Field(True, description="use IMAP IDLE when the server offers it")
+    poll_seconds: float = Field(
+        60, gt=0, description="poll interval without IDLE (maildir: directory scan interval)"
+    )
+    batch_size: int = Field(200, ge=1, le=5000, description="messages fetched per batch")
+
+    @model_validator(mode="after")
+    def _security(self) -> MailboxConfig:
+        if self.kind == "imap":
+            _check_security(self.host, self.security, "mailbox")
+        return self
+
+
+class SmtpConfig(Secret):
+    """[smtp]: how replies leave."""
+
+    kind: Literal["smtp", "outbox-dir"] = Field("outbox-dir", description='"smtp" or "outbox-dir"')
+    path: Path = Field(Path("var/outbox"), description="folder for sent .eml files (outbox-dir)")
+    host: str = Field("smtp.example.com", description="SMTP server host name")
+    port: int = Field(587, ge=1, le=65535, description="SMTP port: 587 starttls, 465 tls")
+    security: Literal["tls", "starttls", "none"] = Field(
+        "starttls", description='"tls", "starttls" or "none" (loopback only)'
+    )
+    ca_file: Path | None = Field(None, description="extra CA certificate to trust (PEM)")
+    username: str | None = Field(None, description="SMTP login; empty = no AUTH")
+    from_: str = Field(
+        "Office <office@example.com>", alias="from", description="From of every reply"
+    )
+    timeout: float = Field(60, gt=0, description="seconds per SMTP operation")
+
+    @field_validator("from_")
+    @classmethod
+    def _from(cls, v: str) -> str:
+        addr = parseaddr(v)[1]
+        if not _EMAIL.match(addr):
+            raise ValueError(f'expected "Name <address@domain>", got {v!r}')
+        return v
+
+    @model_validator(mode="after")
+    def _security(self) -> SmtpConfig:
+        if self.kind == "smtp":
+            _check_security(self.host, self.security, "smtp")
+        return self
+
+    @property
+    def from_address(self) -> Address:
+        name, addr = parseaddr(self.from_)
+        return Address(display_name=name, addr_spec=addr)
+
+
+class StoreConfig(Section):
+    """[store]: the SQLite database holding all state."""
+
+    path: Path = Field(Path("var/inboxops.db"), description="SQLite database file")
+
+
+class ClassifyConfig(Section):
+    """[classify]: sorting."""
+
+    chain: list[str] = Field(
+        ["signals", "content"], description="classifiers to run, in order"
+    )
+    min_confidence: float = Field(
+        0.5, ge=0, le=1, description="below this, no draft: the assistant sorts it"
+    )
+    own_addresses: list[str] = Field(
+        [], description="our own addresses and aliases besides smtp.from (never answered)"
+    )
+
+
+class RepliesConfig(Section):
+    """[replies]: drafting."""
+
+    templates: Path = Field(Path("templates"), description="folder of reply templates")
+    company: str = Field("Example Office", description="company name used in templates")
+    signature: str = Field("The Office team", description="signature used in templates")
+    html: bool = Field(True, description="also send an HTML part when a .body.html exists")
+    default_language: Literal["en", "ro"] = Field("en", description="when detection is unsure")
+
+
+class MeetingsConfig(Section):
+    """[meetings]: slots and invitations."""
+
+    timezone: str = Field("Europe/Bucharest", description="IANA timezone of the office")
+    staff: list[str] = Field(["manager@example.com"], description="staff invited to meetings")
+    day_start: time = Field(time(9, 0), description='start of working hours, "09:00"')
+    day_end: time = Field(time(17, 0), description='end of working hours, "17:00"')
+    work_days: list[int] = Field([1, 2, 3, 4, 5], description="ISO weekdays, 1 = Monday")
+    duration_minutes: int = Field(60, ge=5, le=600, description="default meeting length")
+    buffer_minutes: int = Field(15, ge=0, le=240, description="free time kept around meetings")
+    holidays: list[str] = Field([], description='dates off, "YYYY-MM-DD"')
+    location: str = Field("Office", description="default place or video link")
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f'unknown timezone {v!r}; use an IANA name like "Europe/Bucharest"'
+            ) from None
+        return v
+
+    @field_validator("staff")
+    @classmethod
+    def _staff(cls, v: list[str]) -> list[str]:
+        for a in v:
+            if not _EMAIL.match(a):
+                raise ValueError(f"{a!r} is not an email address")
+        return v
+
+
+class DigestConfig(Section):
+    """[digest]: the manager's morning summary."""
+
+    to: list[str] = Field(["manager@example.com"], description="digest recipients")
+    time: str = Field("08:00", description='local time to send, "HH:MM"')
+    enabled: bool = Field(True, description="send the daily digest")
+    ageing_days: int = Field(2, ge=1, description="complaints older than this are 'ageing'")
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
+            raise ValueError(f'expected "HH:MM" (24-hour), got {v!r}')
+        return v
+
+
+class LogConfig(Section):
+    """[log]"""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
+
+
+class Config(Section):
+    """The whole file."""
+
+    mailbox: MailboxConfig = MailboxConfig()  # type: ignore[call-arg]
+    smtp: SmtpConfig = SmtpConfig()  # type: ignore[call-arg]
+    store: StoreConfig = StoreConfig()
+    classify: ClassifyConfig = ClassifyConfig()
+    replies: RepliesConfig = RepliesConfig()
+    meetings: MeetingsConfig = MeetingsConfig()
+    digest: DigestConfig = DigestConfig()
+    log: LogConfig = LogConfig()
+    source_path: Path | None = Field(None, exclude=True)
+
+    @property
+    def own_addresses(self) -> set[str]:
+        """Every address that is us: never answered automatically (LOOP-2 rule 9)."""
+        ours = {self.smtp.from_address.addr_spec.lower(), self.mailbox.username.lower()}
+        return ours | {a.lower() for a in self.classify.own_addresses}
+
+    @property
+    def domain(self) -> str:
+        return self.smtp.from_address.domain
+
+
+def _resolve_paths(cfg: Config, base: Path) -> None:
+    """Relative paths in the file are relative to the file, not to the working directory."""
+    for section, key in (
+        ("mailbox", "path"), ("mailbox", "ca_file"), ("mailbox", "password_file"),
+        ("smtp", "path"), ("smtp", "ca_file"), ("smtp", "password_file"),
+        ("store", "path"), ("replies", "templates"),
+    ):
+        obj = getattr(cfg, section)
+        value = getattr(obj, key)
+        if value is not None and not value.is_absolute():
+            setattr(obj, key, base / value)
+
+
+def _format_error(path: Path, err: dict[str, Any]) -> str:
+    loc = [str(p) for p in err["loc"]]
+    section, key = (loc[0], ".".join(loc[1:])) if loc else ("", "")
+    if section in _SECTIONS:
+        where = f"{path}: [{section}] {key}" if key else f"{path}: [{section}]"
+    else:
+        where = f"{path}: {'.'.join(loc)}"
+    if err["type"] == "extra_forbidden":
+        model: type[BaseModel] = _SECTIONS.get(section, Config)
+        known = sorted(f.alias or n for n, f in model.model_fields.items() if n != "source_path")
+        guess = difflib.get_close_matches(key, known, n=1)
+        hint = f' Did you mean "{guess[0]}"?' if guess else ""
+        return f"{where}: unknown key.{hint} Known keys: {', '.join(known)}."
+    section_model = _SECTIONS.get(section)
+    field = section_model.model_fields.get(key) if section_model else None
+    expected = f" Expected: {field.description}." if field and field.description else ""
+    shown = "input" in err and err["type"] not in ("missing", "value_error")
+    value = f" (got {err['input']!r})" if shown else ""
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{where}: {msg}{value}.{expected}"
+
+
+_SECTIONS: dict[str, type[BaseModel]] = {
+    name: f.annotation  # type: ignore[misc]
+    for name, f in Config.model_fields.items()
+    if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)
+}
+
+
+def load(path: str | Path | None = None) -> Config:
+    """Read and validate a config file; raise ConfigError with one line per problem."""
+    path = Path(path or os.environ.get(ENV_VAR) or DEFAULT_PATH)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: config file not found. Fix: pass --config PATH or set {ENV_VAR}."
+        ) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}.") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read: {e}.") from None
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as e:
+        lines = [_format_error(path, err) for err in e.errors()]  # type: ignore[arg-type]
+        raise ConfigError("\n".join(lines)) from None
+    cfg.source_path = path.resolve()
+    _resolve_paths(cfg, path.resolve().parent)
+    return cfg
+
+
+def default() -> Config:
+    """The embedded defaults, as if config.toml were empty (used by tests and eval)."""
+    return Config()

@@ -1,0 +1,190 @@
+"""`inboxops run`: wires config, store, sources, pipeline, outbox and scheduler; handles signals.
+
+Intake runs in a thread for IMAP (imapclient blocks; IDLE needs its own connection) or as a
+scheduled directory scan for Maildir. Whenever mail is recorded, or every few seconds anyway, the
+work loop processes received messages, sorts them in the mailbox and drains the outbox. SIGTERM
+stops intake, lets the current step finish and exits 0 (SYSD-6); systemd is told READY, STATUS,
+STOPPING and WATCHDOG through $NOTIFY_SOCKET (SYSD-2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from .config import Config
+from .digest import queue_digest
+from .errors import InboxopsError
+from .fetch import ImapSource, Source, open_source
+from .pipeline import Pipeline
+from .scheduler import build_scheduler, digest_due
+from .send import Outbox, open_transport
+from .store import Store
+
+log = logging.getLogger(__name__)
+WORK_INTERVAL = 5.0  # seconds between passes when nothing wakes the loop
+
+
+def sd_notify(message: str) -> None:
+    """Tell systemd about our state, if it is listening (no systemd-python needed)."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]  # abstract namespace
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            s.connect(address)
+            s.sendall(message.encode())
+    except OSError as e:
+        log.debug("sd_notify failed: %s", e)
+
+
+class Daemon:
+    """The long-running service. `once=True` makes one full pass and returns (for cron/tests)."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.store = Store(cfg.store.path)
+        self.source: Source = open_source(cfg.mailbox)
+        imap = self.source if cfg.mailbox.kind == "imap" else None
+        self.outbox = Outbox(self.store, open_transport(cfg.smtp, imap), self.source)
+        self.pipeline = Pipeline(cfg, self.store)
+        self.stop_event = threading.Event()
+        self.wake = asyncio.Event()
+        self.stopping = asyncio.Event()
+
+    # one pass ---------------------------------------------------------------------------------
+
+    async def work(self) -> None:
+        """Process what was recorded, sort it in the mailbox, send what is due."""
+        while self.pipeline.process_pending(limit=100):
+            await asyncio.sleep(0)  # let signals and other tasks in between batches
+        await self.sort_pending()
+        await self.outbox.deliver()
+
+    async def sort_pending(self) -> None:
+        rows = self.store.query(
+            "SELECT id, source_key, uid, uidvalidity, category FROM messages "
+            "WHERE sort_state = 'pending' AND state = 'processed' AND source = ? ORDER BY id",
+            (self.source.name,),
+        )
+        if not rows:
+            return
+        try:
+            done = await asyncio.to_thread(self.source.apply_categories, rows)
+        except Exception as e:  # noqa: BLE001 - sorting is retried on the next pass
+            log.warning("could not sort %d message(s) in the mailbox yet: %s", len(rows), e)
+            return
+        with self.store.tx():
+            for pk in done:
+                self.store.conn.execute(
+                    "UPDATE messages SET sort_state = 'done' WHERE id = ?", (pk,)
+                )
+
+    async def poll(self) -> None:
+        """Scheduled directory scan (Maildir): record new files, then wake the work loop."""
+        if await asyncio.to_thread(self._poll_in_thread):
+            self.wake.set()
+
+    def _poll_in_thread(self) -> int:
+        store = Store(self.cfg.store.path)
+        try:
+            return self.source.poll(store)
+        finally:
+            store.close()
+
+    async def digest(self) -> None:
+        if queue_digest(self.store, self.cfg) is not None:
+            log.info("daily digest queued")
+            self.wake.set()
+
+    async def run_once(self) -> None:
+        await self.outbox.recover()
+        await asyncio.to_thread(self._poll_in_thread)
+        await self.work()
+
+    # the service ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        await self.outbox.recover()
+        ready = asyncio.Event()
+        thread = None
+        if isinstance(self.source, ImapSource):
+            thread = threading.Thread(target=self._watch_imap, args=(loop, ready), daemon=True,
+                                      name="imap-watch")
+            thread.start()
+            scheduler = build_scheduler(self.cfg, digest=self.digest, poll=None, poll_seconds=60)
+        else:
+            await self.poll()
+            ready.set()
+            scheduler = build_scheduler(self.cfg, digest=self.digest, poll=self.poll,
+                                        poll_seconds=min(self.cfg.mailbox.poll_seconds, 1.0))
+        scheduler.start()
+        if digest_due(self.cfg, datetime.now(UTC)):
+            await self.digest()
+        watchdog = self._watchdog_interval()
+        try:
+            while not self.stopping.is_set():
+                if ready.is_set() and not getattr(self, "_told_ready", False):
+                    sd_notify("READY=1\nSTATUS=watching for mail")
+                    log.info("inboxops ready: %s", self.source.name)
+                    self._told_ready = True
+                try:
+                    await self.work()
+                except InboxopsError as e:
+                    log.error("%s", e)
+                if watchdog:
+                    sd_notify("WATCHDOG=1")
+                self.wake.clear()
+                waiters = [asyncio.ensure_future(self.wake.wait()),
+                           asyncio.ensure_future(self.stopping.wait())]
+                await asyncio.wait(waiters, timeout=min(WORK_INTERVAL, watchdog or WORK_INTERVAL),
+                                   return_when=asyncio.FIRST_COMPLETED)
+                for w in waiters:
+                    w.cancel()
+        finally:
+            sd_notify("STOPPING=1")
+            log.info("stopping")
+            scheduler.shutdown(wait=False)
+            self.stop_event.set()
+            if thread is not None:
+                await asyncio.to_thread(thread.join, 10)
+            self.store.close()
+
+    def request_stop(self) -> None:
+        self.stop_event.set()
+        self.stopping.set()
+
+    def _watch_imap(self, loop: asyncio.AbstractEventLoop, ready: asyncio.Event) -> None:
+        assert isinstance(self.source, ImapSource)
+        store = Store(self.cfg.store.path)
+        try:
+            self.source.watch(
+                store, self.stop_event,
+                on_new=lambda n: self._call_in_loop(loop, self.wake.set),
+                on_ready=lambda: self._call_in_loop(loop, ready.set),
+            )
+        finally:
+            store.close()
+
+    @staticmethod
+    def _call_in_loop(loop: asyncio.AbstractEventLoop, fn: Callable[[], object]) -> None:
+        loop.call_soon_threadsafe(fn)
+
+    @staticmethod
+    def _watchdog_interval() -> float | None:
+        usec = os.environ.get("WATCHDOG_USEC")
+        pid = os.environ.get("WATCHDOG_PID")
+        if not usec or (pid and int(pid) != os.getpid()):
+            return None
+        return int(usec) / 2e6

@@ -1,0 +1,178 @@
+"""One message through parse → classify → draft → record, driven by its state in the store.
+
+Each recorded message in state `received` is taken once: the outcome (fields, draft, meeting)
+is written in one transaction together with the move to `processed` (or `quarantined`), so a
+crash part-way simply leaves it `received` for the next pass. Nothing here talks to a server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from . import meetings
+from .classifiers import Chain
+from .classifiers.signals import automation_signals, courtesy_signals
+from .config import Config
+from .errors import InboxopsError
+from .models import Classification, ParsedMessage
+from .parse import parse_message
+from .render import Renderer
+from .responders import RESPONDERS, Draft, Responder
+from .store import Store, now_iso
+
+log = logging.getLogger(__name__)
+
+
+def build_chain(cfg: Config) -> Chain:
+    """The classifier chain config names, with shared knowledge (our own addresses)."""
+    shared: dict[str, dict[str, Any]] = {
+        "signals": {"own_addresses": frozenset(cfg.own_addresses)}
+    }
+    return Chain.from_names(cfg.classify.chain, shared=shared)
+
+
+class Pipeline:
+    """Processes messages in state `received`. Pure apart from the store."""
+
+    def __init__(
+        self, cfg: Config, store: Store, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self.cfg = cfg
+        self.store = store
+        self.clock = clock
+        self.chain = build_chain(cfg)
+        renderer = Renderer(cfg.replies.templates)
+        self.responders: dict[str, Responder] = {
+            category: cls(cfg, renderer) for category, cls in RESPONDERS.items()
+        }
+
+    def process_pending(self, limit: int = 500) -> int:
+        """Process up to `limit` received messages, oldest first; return how many."""
+        rows = self.store.query(
+            "SELECT id, raw FROM messages WHERE state = 'received' ORDER BY id LIMIT ?", (limit,)
+        )
+        for row in rows:
+            self.process_one(row["id"], row["raw"])
+        return len(rows)
+
+    def process_one(self, pk: int, raw: bytes) -> None:
+        """Parse, classify and draft one message; never raises for bad mail."""
+        try:
+            parsed = parse_message(raw)
+        except Exception as e:  # noqa: BLE001 - any failure quarantines the message, never the loop
+            log.warning("message %s quarantined: %s", pk, e)
+            self.store.transition(
+                "messages", pk, ("received",), "quarantined", detail=str(e), error=str(e)
+            )
+            return
+        decision = self.chain.classify(parsed)
+        robot = automation_signals(parsed, self.cfg.own_addresses)
+        suppress = robot + courtesy_signals(parsed)
+        draft, meeting, error = None, None, None
+        responder = self.responders.get(decision.category)
+        if decision.confidence < self.cfg.classify.min_confidence:
+            decision = Classification(
+                decision.category, decision.confidence,
+                [*decision.reasons, "below min_confidence: left for the assistant to sort"],
+            )
+        elif responder is not None and not robot:
+            try:
+                draft = responder.draft(parsed, decision, self.busy(), self.clock())
+            except InboxopsError as e:
+                error = f"no draft: {e}"
+                log.warning("message %s: %s", pk, error)
+        try:
+            with self.store.tx():
+                if draft and draft.meeting:
+                    meeting = self._insert_meeting(pk, draft)
+                if not self.store.transition(
+                    "messages", pk, ("received",), "processed",
+                    detail={"category": decision.category, "confidence": decision.confidence},
+                    **_message_fields(parsed, decision, suppress), sort_state="pending",
+                    error=error,
+                ):
+                    raise _AlreadyTaken
+                if draft:
+                    self._insert_draft(pk, decision, parsed, draft, meeting)
+        except _AlreadyTaken:
+            return  # another process handled it; the rollback discarded our meeting row
+        log.info(
+            "message %s from %s: %s (%.2f)%s", pk, parsed.from_addr, decision.category,
+            decision.confidence, " drafted" if draft else "",
+        )
+
+    def busy(self) -> list[tuple[datetime, datetime]]:
+        """Meetings already proposed or booked: the slot finder must not clash with them."""
+        rows = self.store.query(
+            'SELECT start, "end" FROM meetings WHERE state IN (\'proposed\', \'invited\')'
+        )
+        return [(datetime.fromisoformat(r["start"]), datetime.fromisoformat(r["end"]))
+                for r in rows]
+
+    def _insert_meeting(self, pk: int, draft: Draft) -> int:
+        assert draft.meeting is not None
+        slot = draft.meeting.slots[0]
+        staff = self.cfg.meetings.staff
+        attendees = {draft.to_addr: "NEEDS-ACTION", **dict.fromkeys(staff, "NEEDS-ACTION")}
+        cur = self.store.conn.execute(
+            'INSERT INTO meetings (message_pk, uid, sequence, start, "end", timezone, from_client,'
+            " alternatives, location, summary, client_addr, client_name, staff, attendees, state,"
+            " created_at) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'proposed', ?)",
+            (
+                pk, meetings.new_uid(self.cfg.domain), slot.start.isoformat(),
+                slot.end.isoformat(), self.cfg.meetings.timezone, int(slot.from_client),
+                json.dumps([[s.start.isoformat(), s.end.isoformat()]
+                            for s in draft.meeting.slots[1:]]),
+                draft.meeting.location, draft.meeting.summary, draft.to_addr, draft.to_name,
+                json.dumps(staff), json.dumps(attendees), now_iso(),
+            ),
+        )
+        meeting_pk = cur.lastrowid
+        assert meeting_pk is not None
+        self.store.event("meeting", meeting_pk, "proposed", {"start": slot.start.isoformat()})
+        return meeting_pk
+
+    def _insert_draft(
+        self, pk: int, decision: Classification, parsed: ParsedMessage, draft: Draft,
+        meeting_pk: int | None,
+    ) -> None:
+        cur = self.store.conn.execute(
+            "INSERT INTO drafts (message_pk, category, language, to_addr, to_name, to_reason,"
+            " subject, body_text, body_html, meeting_pk, state, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+            (
+                pk, decision.category, parsed.language, draft.to_addr, draft.to_name,
+                draft.to_reason, draft.subject, draft.text, draft.html, meeting_pk, now_iso(),
+            ),
+        )
+        self.store.event("draft", cur.lastrowid, "pending", {"message": pk})
+
+
+class _AlreadyTaken(Exception):
+    """Raised inside the transaction to roll it back when another process won the race."""
+
+
+def _message_fields(
+    parsed: ParsedMessage, decision: Classification, suppress: list[str]
+) -> dict[str, Any]:
+    return {
+        "message_id": parsed.message_id,
+        "from_addr": parsed.from_addr,
+        "from_name": parsed.from_name,
+        "reply_to": parsed.reply_to,
+        "subject": parsed.subject,
+        "date": parsed.date.isoformat() if parsed.date else None,
+        "language": parsed.language,
+        "in_reply_to": parsed.in_reply_to,
+        "refs": json.dumps(parsed.references),
+        "text": parsed.text,
+        "defects": json.dumps(parsed.defects),
+        "category": decision.category,
+        "confidence": decision.confidence,
+        "reasons": json.dumps(decision.reasons),
+        "suppress": json.dumps(suppress),
+    }

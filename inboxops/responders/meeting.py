@@ -1,0 +1,65 @@
+"""Meeting requests: find the proposed time, choose a free slot, draft the proposal.
+
+The invitation itself is built after approval (approve.py), from the slot stored here.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import ClassVar
+from zoneinfo import ZoneInfo
+
+from ..config import MeetingsConfig
+from ..meetings import WorkingHours, extract_times, find_slots
+from ..models import Classification, ParsedMessage
+from .base import Draft, MeetingPlan, Responder, base_context, format_when, recipient, register
+
+
+def working_hours(cfg: MeetingsConfig) -> WorkingHours:
+    """The slot finder's view of [meetings] config."""
+    return WorkingHours(
+        timezone=cfg.timezone,
+        day_start=cfg.day_start,
+        day_end=cfg.day_end,
+        work_days=tuple(cfg.work_days),
+        duration=timedelta(minutes=cfg.duration_minutes),
+        buffer=timedelta(minutes=cfg.buffer_minutes),
+        holidays=tuple(date.fromisoformat(d) for d in cfg.holidays),
+    )
+
+
+@register
+class MeetingResponder(Responder):
+    """Proposes the client's time when free, else the nearest free slots."""
+
+    categories: ClassVar[tuple[str, ...]] = ("meeting",)
+
+    def draft(
+        self, msg: ParsedMessage, decision: Classification, busy: list[tuple[datetime, datetime]],
+        now: datetime,
+    ) -> Draft:
+        mcfg = self.cfg.meetings
+        tz = ZoneInfo(mcfg.timezone)
+        reference = (msg.date or now).astimezone(tz)
+        proposals = extract_times(
+            f"{msg.subject}\n{msg.text}", reference, msg.language, mcfg.timezone
+        )
+        slots = find_slots(proposals, busy, working_hours(mcfg), now.astimezone(tz), count=3)
+        context = base_context(msg, self.cfg)
+        summary = (
+            f"{self.cfg.replies.company} – {msg.from_name or msg.from_addr}"
+        )
+        chosen = slots[0]
+        context["meeting"] = {
+            "when": format_when(chosen.start, msg.language),
+            "from_client": chosen.from_client,
+            "location": mcfg.location,
+            "alternatives": [format_when(s.start, msg.language) for s in slots[1:]],
+        }
+        context["summary"] = summary
+        subject, text, html = self.renderer.render_set(
+            "meeting", msg.language, context, html=self.cfg.replies.html
+        )
+        to_addr, to_name, reason = recipient(msg)
+        plan = MeetingPlan(slots=slots, location=mcfg.location, summary=summary)
+        return Draft(to_addr, to_name, reason, subject, text, html, meeting=plan)

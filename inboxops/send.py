@@ -1,0 +1,257 @@
+"""The outbox state machine and its transports: SMTP (aiosmtplib) and an outbox directory.
+
+    queued → sending → sent | failed | unknown        (and sending/unknown → sent once confirmed)
+
+A row is claimed with a conditional UPDATE, so two senders (daemon and CLI) never both send it.
+SMTP 4xx goes back to `queued` with a backoff; 5xx is `failed` and shown to the assistant. A
+timeout or disconnect inside the SMTP transaction, or a crash while `sending`, may have delivered
+the message, so it is never blindly resent: it is confirmed from Sent (SMTP-3) or left `unknown`
+for a human.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import ssl
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiosmtplib
+
+from .config import SmtpConfig
+from .errors import SendError
+from .fetch import NETWORK_ERRORS, Source
+from .store import Store, now_iso
+
+log = logging.getLogger(__name__)
+
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
+           timedelta(minutes=60))
+MAX_ATTEMPTS = 8
+
+
+class Uncertain(Exception):
+    """The transaction broke off after it began: the server may or may not have the message."""
+
+
+class Transport(Protocol):
+    """Delivers one outbox row, and can say (True/False) or not know (None) if it already did."""
+
+    async def send(self, row: dict[str, Any]) -> None: ...
+    async def delivered(self, row: dict[str, Any]) -> bool | None: ...
+    def check(self) -> str: ...
+
+
+class OutboxDirTransport:
+    """The embedded default: each sent message becomes an .eml file, written atomically."""
+
+    def __init__(self, cfg: SmtpConfig) -> None:
+        self.path = Path(cfg.path)
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def _file(self, row: dict[str, Any]) -> Path:
+        digest = hashlib.sha256(row["message_id"].encode()).hexdigest()[:20]
+        return self.path / f"{row['id']:06d}-{row['kind']}-{digest}.eml"
+
+    async def send(self, row: dict[str, Any]) -> None:
+        target = self._file(row)
+        tmp = target.with_suffix(".tmp")
+        with open(tmp, "wb") as f:
+            f.write(row["raw"])
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)  # atomic: the file either exists whole or not at all
+
+    async def delivered(self, row: dict[str, Any]) -> bool | None:
+        return self._file(row).exists()
+
+    def check(self) -> str:
+        if not os.access(self.path, os.W_OK):
+            raise SendError(f"[smtp] path: {self.path} is not writable", permanent=True)
+        return f"outbox directory {self.path}"
+
+
+class SmtpTransport:
+    """aiosmtplib with explicit TLS (SMTP-1): implicit TLS or mandatory STARTTLS, certs checked."""
+
+    def __init__(self, cfg: SmtpConfig, source: Source | None = None) -> None:
+        self.cfg = cfg
+        self.source = source
+
+    def _client(self) -> aiosmtplib.SMTP:
+        ctx = ssl.create_default_context()
+        if self.cfg.ca_file:
+            ctx.load_verify_locations(cafile=str(self.cfg.ca_file))
+        return aiosmtplib.SMTP(
+            hostname=self.cfg.host, port=self.cfg.port, timeout=self.cfg.timeout,
+            use_tls=self.cfg.security == "tls",
+            start_tls=self.cfg.security == "starttls",  # never None: no opportunistic TLS
+            tls_context=ctx, validate_certs=True,
+        )
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        """Connect and authenticate; any failure here is before the message left."""
+        smtp = self._client()
+        try:
+            await smtp.connect()
+            if self.cfg.username:
+                await smtp.login(self.cfg.username, self.cfg.password("smtp"))
+        except aiosmtplib.SMTPResponseException as e:
+            with contextlib.suppress(Exception):
+                smtp.close()
+            raise SendError(f"SMTP {e.code} {e.message}", permanent=500 <= e.code < 600) from None
+        except (aiosmtplib.SMTPException, OSError) as e:
+            with contextlib.suppress(Exception):
+                smtp.close()
+            raise SendError(f"SMTP connection failed: {e}", permanent=False) from None
+        return smtp
+
+    async def send(self, row: dict[str, Any]) -> None:
+        smtp = await self._connect()
+        try:
+            errors, _ = await smtp.sendmail(row["mail_from"], json.loads(row["rcpts"]), row["raw"])
+            if errors:  # some recipients refused, others accepted: sent, but say so
+                log.warning("outbox %s: some recipients refused: %s", row["id"], errors)
+        except aiosmtplib.SMTPRecipientsRefused as e:
+            codes = [r.code for r in e.recipients]
+            raise SendError(f"all recipients refused: {e}", permanent=min(codes) >= 500) from None
+        except aiosmtplib.SMTPResponseException as e:
+            raise SendError(f"SMTP {e.code} {e.message}", permanent=500 <= e.code < 600) from None
+        except (aiosmtplib.SMTPException, OSError) as e:
+            raise Uncertain(str(e)) from None
+        finally:
+            with contextlib.suppress(Exception):
+                await smtp.quit()
+
+    async def delivered(self, row: dict[str, Any]) -> bool | None:
+        if self.source is None:
+            return None
+        try:
+            return self.source.find_sent(row["message_id"]) or None
+        except NETWORK_ERRORS:
+            return None
+
+    def check(self) -> str:
+        return f"SMTP {self.cfg.host}:{self.cfg.port} ({self.cfg.security})"
+
+
+def open_transport(cfg: SmtpConfig, source: Source | None) -> Transport:
+    return OutboxDirTransport(cfg) if cfg.kind == "outbox-dir" else SmtpTransport(cfg, source)
+
+
+class Outbox:
+    """Drains the outbox through a transport and does the after-send chores."""
+
+    def __init__(self, store: Store, transport: Transport, source: Source | None) -> None:
+        self.store = store
+        self.transport = transport
+        self.source = source
+
+    async def recover(self) -> None:
+        """Rows left `sending` by a crash: confirm them, else requeue only if provably unsent."""
+        for row in self.store.query("SELECT * FROM outbox WHERE state = 'sending'"):
+            delivered = await self.transport.delivered(row)
+            if delivered:
+                self._mark_sent(row, "confirmed after restart")
+            elif delivered is False:
+                self.store.transition("outbox", row["id"], ("sending",), "queued",
+                                      detail="not delivered before the restart; requeued")
+            else:
+                self.store.transition("outbox", row["id"], ("sending",), "unknown",
+                                      detail="interrupted mid-send; a human must confirm",
+                                      last_error="interrupted mid-send")
+
+    async def deliver(self, now: datetime | None = None) -> int:
+        """Send every due queued row once; return how many were sent."""
+        now = now or datetime.now(UTC)
+        rows = self.store.query(
+            "SELECT * FROM outbox WHERE state = 'queued' AND "
+            "(next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id",
+            (now.isoformat(timespec="seconds"),),
+        )
+        sent = 0
+        for row in rows:
+            if not self.store.transition(
+                "outbox", row["id"], ("queued",), "sending", attempts=row["attempts"] + 1
+            ):
+                continue  # another sender took it
+            try:
+                await self.transport.send(row)
+            except SendError as e:
+                self._failed(row, e, now)
+                continue
+            except Uncertain as e:
+                if await self.transport.delivered(row):
+                    self._mark_sent(row, "confirmed in Sent after an error")
+                    sent += 1
+                else:
+                    self.store.transition("outbox", row["id"], ("sending",), "unknown",
+                                          detail=str(e), last_error=str(e))
+                    log.error("outbox %s: delivery uncertain (%s); not resent", row["id"], e)
+                continue
+            self._mark_sent(row, None)
+            sent += 1
+        await self.after_send()
+        return sent
+
+    def _failed(self, row: dict[str, Any], e: SendError, now: datetime) -> None:
+        attempts = row["attempts"] + 1
+        if e.permanent or attempts >= MAX_ATTEMPTS:
+            self.store.transition("outbox", row["id"], ("sending",), "failed",
+                                  detail=str(e), last_error=str(e))
+            if row["draft_pk"]:
+                self.store.transition("drafts", row["draft_pk"], ("approved",), "failed",
+                                      detail=str(e))
+            log.error("outbox %s failed: %s", row["id"], e)
+            return
+        wait = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
+        self.store.transition(
+            "outbox", row["id"], ("sending",), "queued", detail=f"retry: {e}", last_error=str(e),
+            next_attempt_at=(now + wait).isoformat(timespec="seconds"),
+        )
+        log.warning("outbox %s: %s; retrying in %s", row["id"], e, wait)
+
+    def _mark_sent(self, row: dict[str, Any], note: str | None) -> None:
+        with self.store.tx():
+            self.store.transition("outbox", row["id"], ("sending", "unknown"), "sent",
+                                  detail=note, sent_at=now_iso())
+            if row["draft_pk"] and not self.store.one(
+                "SELECT 1 FROM outbox WHERE draft_pk = ? AND state != 'sent'", (row["draft_pk"],)
+            ):
+                self.store.transition("drafts", row["draft_pk"], ("approved",), "sent")
+        log.info("outbox %s sent (%s) to %s", row["id"], row["kind"],
+                 ", ".join(json.loads(row["rcpts"])))
+
+    async def after_send(self) -> None:
+        """File sent replies in Sent and flag the originals \\Answered; idempotent, retried."""
+        if self.source is None:
+            return
+        rows = self.store.query(
+            "SELECT o.id, o.raw, o.message_id, o.answers_pk FROM outbox o "
+            "WHERE o.state = 'sent' AND o.saved_sent = 0"
+        )
+        if not rows:
+            return
+        try:
+            for row in rows:
+                self.source.save_sent(row["raw"], row["message_id"])
+            ids = [r["answers_pk"] for r in rows if r["answers_pk"]]
+            marks = ",".join("?" * len(ids))
+            answered = self.store.query(
+                f"SELECT id, uid, uidvalidity FROM messages WHERE id IN ({marks})", ids
+            ) if ids else []
+            if answered:
+                self.source.mark_answered(answered)
+        except Exception as e:  # noqa: BLE001 - the mail is sent; filing it can wait
+            log.warning("could not file sent mail yet: %s", e)
+            return
+        with self.store.tx():
+            for row in rows:
+                self.store.conn.execute("UPDATE outbox SET saved_sent = 1 WHERE id = ?",
+                                        (row["id"],))
+                self.store.event("outbox", row["id"], "filed")

@@ -1,0 +1,261 @@
+"""All state lives here: SQLite through sqlite-utils, in WAL mode, schema by named migrations.
+
+Every stage claims work with a conditional UPDATE (`... WHERE id=? AND state=?`) and checks that one
+row changed, and every state change appends to `events` in the same transaction (STYLE habit 3).
+So the daemon and the CLI can run side by side, and a kill -9 anywhere resumes from the table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .errors import StateError
+
+
+def now_iso() -> str:
+    """Current UTC time as ISO 8601 (seconds), the one time format stored."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _m001_initial(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,          -- 'imap:<user>@<host>' or 'maildir:<path>'
+            folder TEXT NOT NULL,
+            source_key TEXT NOT NULL,      -- '<uidvalidity>:<uid>' or the Maildir key
+            uidvalidity INTEGER, uid INTEGER,
+            sha256 TEXT NOT NULL, size INTEGER NOT NULL, raw BLOB NOT NULL,
+            received_at TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'received',   -- received | processed | quarantined
+            message_id TEXT, from_addr TEXT, from_name TEXT, reply_to TEXT, subject TEXT,
+            date TEXT, language TEXT, in_reply_to TEXT, refs TEXT, text TEXT, defects TEXT,
+            category TEXT, confidence REAL, reasons TEXT,
+            suppress TEXT,                 -- JSON list of loop-protection signals (LOOP-2)
+            sort_state TEXT,               -- pending | done | skipped: the mailbox-side action
+            error TEXT,
+            UNIQUE (source, folder, source_key)
+        );
+        CREATE INDEX messages_state ON messages(state);
+        CREATE INDEX messages_message_id ON messages(message_id);
+        CREATE TABLE mailbox_state (
+            source TEXT NOT NULL, folder TEXT NOT NULL,
+            uidvalidity INTEGER, last_uid INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (source, folder)
+        );
+        CREATE TABLE drafts (
+            id INTEGER PRIMARY KEY,
+            message_pk INTEGER NOT NULL UNIQUE REFERENCES messages(id),
+            category TEXT NOT NULL, language TEXT NOT NULL,
+            to_addr TEXT NOT NULL, to_name TEXT NOT NULL, to_reason TEXT NOT NULL,
+            subject TEXT NOT NULL, body_text TEXT NOT NULL, body_html TEXT,
+            meeting_pk INTEGER REFERENCES meetings(id),
+            state TEXT NOT NULL DEFAULT 'pending',  -- pending | approved | rejected | sent | failed
+            created_at TEXT NOT NULL, decided_at TEXT, decided_by TEXT
+        );
+        CREATE INDEX drafts_state ON drafts(state);
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            draft_pk INTEGER REFERENCES drafts(id),
+            kind TEXT NOT NULL,                     -- reply | invite | digest
+            message_id TEXT NOT NULL UNIQUE,        -- stored before sending (SMTP-3)
+            mail_from TEXT NOT NULL, rcpts TEXT NOT NULL, raw BLOB NOT NULL,
+            answers_pk INTEGER REFERENCES messages(id),
+            state TEXT NOT NULL DEFAULT 'queued',   -- queued | sending | sent | failed | unknown
+            attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT, last_error TEXT,
+            saved_sent INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL, sent_at TEXT
+        );
+        CREATE INDEX outbox_state ON outbox(state);
+        CREATE TABLE meetings (
+            id INTEGER PRIMARY KEY,
+            message_pk INTEGER NOT NULL UNIQUE REFERENCES messages(id),
+            uid TEXT NOT NULL UNIQUE, sequence INTEGER NOT NULL DEFAULT 0,
+            start TEXT NOT NULL, "end" TEXT NOT NULL, timezone TEXT NOT NULL,
+            from_client INTEGER NOT NULL, alternatives TEXT NOT NULL,
+            location TEXT NOT NULL, summary TEXT NOT NULL,
+            client_addr TEXT NOT NULL, client_name TEXT NOT NULL, staff TEXT NOT NULL,
+            attendees TEXT NOT NULL,                -- JSON {email: PARTSTAT}
+            state TEXT NOT NULL DEFAULT 'proposed', -- proposed | invited | cancelled
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL, entity TEXT NOT NULL, entity_id INTEGER,
+            event TEXT NOT NULL, detail TEXT
+        );
+        CREATE INDEX events_entity ON events(entity, entity_id);
+        CREATE TABLE digests (
+            day TEXT PRIMARY KEY, created_at TEXT NOT NULL, outbox_pk INTEGER
+        );
+        """
+    )
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("001_initial", _m001_initial),
+]
+
+
+class Store:
+    """A connection to the state database. One per thread: sqlite3 connections don't travel."""
+
+    def __init__(self, path: str | Path) -> None:
+        path = Path(path)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        self.db = sqlite_utils.Database(conn)
+        self.conn = conn
+        if str(path) != ":memory:":
+            self.db.enable_wal()
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA busy_timeout = 30000")
+        self._depth = 0
+        self.migrate()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- transactions ---------------------------------------------------------------------------
+
+    @contextmanager
+    def tx(self) -> Iterator[Store]:
+        """A write transaction (BEGIN IMMEDIATE, so two writers never deadlock); nests."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def migrate(self) -> list[str]:
+        """Apply the named migrations not yet applied; return their names."""
+        with self.tx():
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT)"
+            )
+            done = {r[0] for r in self.conn.execute("SELECT name FROM migrations")}
+            applied = []
+            for name, fn in MIGRATIONS:
+                if name not in done:
+                    fn(self.db)
+                    self.conn.execute(
+                        "INSERT INTO migrations VALUES (?, ?)", (name, now_iso())
+                    )
+                    applied.append(name)
+        return applied
+
+    # -- generic helpers ------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        return list(self.db.query(sql, params))  # type: ignore[arg-type]
+
+    def one(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> dict[str, Any] | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def event(self, entity: str, entity_id: int | None, event: str, detail: Any = None) -> None:
+        """Append one line to the event log (inside the caller's transaction, if any)."""
+        text = detail if isinstance(detail, str) or detail is None else json.dumps(detail)
+        self.conn.execute(
+            "INSERT INTO events (at, entity, entity_id, event, detail) VALUES (?, ?, ?, ?, ?)",
+            (now_iso(), entity, entity_id, event, text),
+        )
+
+    def transition(
+        self, table: str, pk: int, from_states: tuple[str, ...], to_state: str,
+        detail: Any = None, **fields: Any,
+    ) -> bool:
+        """Move a row from one of `from_states` to `to_state`; False if someone else moved it."""
+        assert table in {"messages", "drafts", "outbox", "meetings"}
+        sets = ", ".join(["state = ?"] + [f'"{k}" = ?' for k in fields])
+        marks = ", ".join("?" * len(from_states))
+        with self.tx():
+            cur = self.conn.execute(
+                f"UPDATE {table} SET {sets} WHERE id = ? AND state IN ({marks})",
+                (to_state, *fields.values(), pk, *from_states),
+            )
+            if cur.rowcount != 1:
+                return False
+            self.event(table.rstrip("s") if table != "outbox" else "outbox", pk, to_state, detail)
+        return True
+
+    def require(self, table: str, pk: int) -> dict[str, Any]:
+        row = self.one(f"SELECT * FROM {table} WHERE id = ?", (pk,))
+        if row is None:
+            raise StateError(f"no {table.rstrip('s')} with id {pk}")
+        return row
+
+    # -- intake ---------------------------------------------------------------------------------
+
+    def record_incoming(
+        self, source: str, folder: str, key: str, raw: bytes,
+        uidvalidity: int | None = None, uid: int | None = None,
+    ) -> int | None:
+        """Record a message before anything acts on it; None if this (source, folder, key) is known.
+
+        Duplicates across a UIDVALIDITY change are caught by hash (IMAP-1): the same bytes already
+        recorded from this folder are not taken again.
+        """
+        digest = hashlib.sha256(raw).hexdigest()
+        with self.tx():
+            if self.one(
+                "SELECT id FROM messages WHERE source = ? AND folder = ? AND "
+                "(source_key = ? OR sha256 = ?)",
+                (source, folder, key, digest),
+            ):
+                return None
+            cur = self.conn.execute(
+                "INSERT INTO messages (source, folder, source_key, uidvalidity, uid, sha256, size,"
+                " raw, received_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'received')",
+                (source, folder, key, uidvalidity, uid, digest, len(raw), raw, now_iso()),
+            )
+            pk = cur.lastrowid
+            assert pk is not None
+            self.event("message", pk, "received", {"source": source, "key": key})
+        return pk
+
+    def mailbox_state(self, source: str, folder: str) -> tuple[int | None, int]:
+        row = self.one(
+            "SELECT uidvalidity, last_uid FROM mailbox_state WHERE source = ? AND folder = ?",
+            (source, folder),
+        )
+        return (row["uidvalidity"], row["last_uid"]) if row else (None, 0)
+
+    def set_mailbox_state(self, source: str, folder: str, uidvalidity: int, last_uid: int) -> None:
+        with self.tx():
+            self.conn.execute(
+                "INSERT INTO mailbox_state VALUES (?, ?, ?, ?) ON CONFLICT (source, folder) "
+                "DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid",
+                (source, folder, uidvalidity, last_uid),
+            )
+
+    def known_keys(self, source: str, folder: str) -> set[str]:
+        return {
+            r[0] for r in self.conn.execute(
+                "SELECT source_key FROM messages WHERE source = ? AND folder = ?", (source, folder)
+            )
+        }

@@ -1,0 +1,121 @@
+"""Classifier chain: structure signals (LOOP-2, one case per rule) and en/ro content rules."""
+
+from __future__ import annotations
+
+import pytest
+from inboxops.parse import parse_message
+from mailfactory import client_mail
+
+from inboxops import config
+from inboxops.classifiers import Chain
+from inboxops.classifiers.signals import automation_signals, courtesy_signals
+from inboxops.errors import ConfigError
+from inboxops.pipeline import build_chain
+
+OWN = frozenset({"office@example.test"})
+
+
+def classify(raw: bytes) -> tuple[str, float, list[str]]:
+    cfg = config.default()
+    cfg.classify.own_addresses = list(OWN)
+    decision = build_chain(cfg).classify(parse_message(raw))
+    return decision.category, decision.confidence, decision.reasons
+
+
+@pytest.mark.parametrize(
+    ("headers", "sender", "reason"),
+    [
+        ({"Auto-Submitted": "auto-replied"}, None, "Auto-Submitted: auto-replied"),
+        ({"Return-Path": "<>"}, None, "empty Return-Path"),
+        ({"List-Id": "<news.example.org>"}, None, "List-Id header present"),
+        ({"List-Unsubscribe": "<mailto:u@example.org>"}, None, "List-Unsubscribe"),
+        ({"Precedence": "bulk"}, None, "Precedence: bulk"),
+        ({"X-Precedence": "junk"}, None, "X-Precedence: junk"),
+        ({"X-Autoreply": "yes"}, None, "X-Autoreply header present"),
+        ({"X-Loop": "yes"}, None, "X-Loop: yes"),
+        ({}, "MAILER-DAEMON@mx.example.org", "robot sender"),
+        ({}, "no-reply@shop.example", "robot sender"),
+        ({}, "newsletter-request@lists.example", "robot sender"),
+        ({}, "owner-team@lists.example", "robot sender"),
+        ({}, "Office <office@example.test>", "sent by ourselves"),
+    ],
+)
+def test_each_automation_signal_decides_other(
+    headers: dict[str, str], sender: str | None, reason: str
+) -> None:
+    raw = client_mail(headers=headers, **({"sender": sender} if sender else {}))
+    category, confidence, reasons = classify(raw)
+    assert category == "other"
+    assert confidence >= 0.8
+    assert any(reason in r for r in reasons), reasons
+
+
+def test_auto_submitted_no_is_a_human() -> None:
+    parsed = parse_message(client_mail(headers={"Auto-Submitted": "no"}))
+    assert automation_signals(parsed, OWN) == []
+    assert classify(client_mail(headers={"Auto-Submitted": "no"}))[0] == "inquiry"
+
+
+def test_two_auto_submitted_headers_are_suspicious() -> None:
+    raw = client_mail(headers={"Auto-Submitted": "no"}).replace(
+        b"Auto-Submitted: no", b"Auto-Submitted: no\r\nAuto-Submitted: no")
+    assert "more than one Auto-Submitted header" in automation_signals(parse_message(raw), OWN)
+
+
+def test_auto_response_suppress_only_blocks_automatic_sending() -> None:
+    raw = client_mail(headers={"X-Auto-Response-Suppress": "OOF, AutoReply"})
+    parsed = parse_message(raw)
+    assert automation_signals(parsed, OWN) == []
+    assert any("X-Auto-Response-Suppress" in s for s in courtesy_signals(parsed))
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "expected"),
+    [
+        ("Price request", "Hello, how much does the yearly maintenance cost? Do you offer "
+         "discounts for schools?", "inquiry"),
+        ("Broken heater", "The heater you installed last week is broken again. This is "
+         "unacceptable and I want a refund.", "complaint"),
+        ("Meeting next week", "Could we schedule a meeting on Tuesday at 3pm to go through "
+         "the proposal?", "meeting"),
+        ("Ofertă", "Bună ziua, aș dori o ofertă de preț pentru 20 de licențe. Mulțumesc!",
+         "inquiry"),
+        ("Reclamatie", "Buna ziua, produsul a ajuns stricat si nu functioneaza. Sunt foarte "
+         "nemultumit.", "complaint"),
+        ("Programare", "Bună ziua, am putea stabili o întâlnire joi la ora 10:30?", "meeting"),
+        ("Reclamaţie factură", "Factura este greşită, vă rog să o corectaţi.", "complaint"),
+    ],
+)
+def test_content_rules_in_both_languages(subject: str, body: str, expected: str) -> None:
+    category, confidence, reasons = classify(client_mail(subject=subject, body=body))
+    assert category == expected, reasons
+    assert reasons and confidence > 0
+
+
+def test_cedilla_and_comma_below_are_the_same_word() -> None:
+    comma = classify(client_mail(subject="Reclamație", body="Am o reclamație."))
+    cedilla = classify(client_mail(subject="Reclamaţie", body="Am o reclamaţie."))
+    assert comma[0] == cedilla[0] == "complaint"
+    assert comma[1] == cedilla[1]
+
+
+def test_no_signal_means_low_confidence() -> None:
+    _category, confidence, reasons = classify(client_mail(subject="x", body="ok"))
+    assert confidence < 0.5 and "needs a human" in reasons[0]
+
+
+def test_calendar_reply_is_meeting_business() -> None:
+    ics = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//x//EN\r\nMETHOD:REPLY\r\n"
+           b"BEGIN:VEVENT\r\nUID:u1@example.test\r\nDTSTAMP:20261126T100000Z\r\n"
+           b"ATTENDEE;PARTSTAT=ACCEPTED:mailto:ana@client.example\r\nEND:VEVENT\r\n"
+           b"END:VCALENDAR\r\n")
+    raw = (b"From: Ana <ana@client.example>\r\nTo: office@example.test\r\n"
+           b"Subject: Accepted: Meeting\r\nMessage-ID: <r1@client.example>\r\n"
+           b"Content-Type: text/calendar; method=REPLY; charset=UTF-8\r\n\r\n" + ics)
+    category, _, reasons = classify(raw)
+    assert category == "meeting" and "METHOD:REPLY" in reasons[0]
+
+
+def test_unknown_classifier_in_config_is_named() -> None:
+    with pytest.raises(ConfigError, match="unknown classifier 'bayes'"):
+        Chain.from_names(["signals", "bayes"])

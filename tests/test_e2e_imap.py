@@ -1,0 +1,200 @@
+"""End to end against a real Dovecot (IMAP, STARTTLS with a verified certificate) and a real
+aiosmtpd server: fetch → sort → draft → approve (CLI) → send → Sent, meetings, digest, restarts.
+"""
+
+from __future__ import annotations
+
+import email
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+from configs import MANAGER, STAFF, imap_config
+from icalendar import Calendar
+from mailfactory import client_mail
+
+from inboxops.cli import main
+
+
+def cli(config: Path, *args: str) -> str:
+    result = CliRunner().invoke(main, ["--config", str(config), *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def pending_drafts(config: Path) -> list[dict[str, Any]]:
+    return json.loads(cli(config, "drafts", "--json"))
+
+
+def parse(raw: bytes) -> EmailMessage:
+    return email.message_from_bytes(raw, policy=default)  # type: ignore[return-value]
+
+
+def test_inquiry_is_sorted_drafted_approved_sent_threaded_and_filed(
+    tmp_path: Path, imap_user: Any, smtp_sink: Any
+) -> None:
+    dovecot = imap_user.dovecot
+    config = imap_config(tmp_path, imap_user, smtp_sink)
+    original = client_mail(
+        to=imap_user.address, subject="RE: Fwd: Question about order 44127",
+        body="Hello, could you please tell me the price of order 44127? Thanks.",
+        headers={"References": "<older@client.example>"},
+    )
+    parent_id = parse(original)["Message-ID"]
+    dovecot.append(imap_user.address, original)
+
+    cli(config, "run", "--once")
+
+    drafts = pending_drafts(config)
+    assert len(drafts) == 1
+    draft = drafts[0]
+    assert draft["category"] == "inquiry" and draft["language"] == "en"
+    assert draft["message_id"] == parent_id
+    assert draft["to"] == "ana@client.example"
+    assert draft["subject"] == "Re: Question about order 44127"
+    assert "Dear Ana Popescu" in draft["body"] and "44127" in draft["body"]
+    assert "> Hello, could you please tell me the price" in draft["body"]
+    assert smtp_sink.messages == []  # nothing leaves before approval
+
+    (_uid, flags, _), = dovecot.fetch_all(imap_user.address, "INBOX")
+    assert "$Inquiry" in flags and "\\Seen" not in flags
+
+    cli(config, "approve", str(draft["id"]))
+
+    assert smtp_sink.wait_for(1)
+    sent = smtp_sink.messages[0]
+    assert sent["rcpt_tos"] == ["ana@client.example"]
+    assert sent["mail_from"] == imap_user.address
+    reply = parse(sent["data"])
+    assert reply["In-Reply-To"] == parent_id
+    assert reply["References"] == f"<older@client.example> {parent_id}"
+    assert reply["Subject"] == "Re: Question about order 44127"
+    assert "Auto-Submitted" not in reply
+    sent_copies = dovecot.fetch_all(imap_user.address, "Sent")
+    assert len(sent_copies) == 1
+    assert sent_copies[0][2].replace(b"\r\n", b"\n") == sent["data"].replace(b"\r\n", b"\n")
+    (_, flags, _), = dovecot.fetch_all(imap_user.address, "INBOX")
+    assert "\\Answered" in flags and "\\Seen" not in flags
+    assert pending_drafts(config) == []
+
+
+def test_romanian_meeting_request_becomes_invitation_to_client_and_staff(
+    tmp_path: Path, imap_user: Any, smtp_sink: Any
+) -> None:
+    config = imap_config(tmp_path, imap_user, smtp_sink, mailbox={"sort": "folder"})
+    sent_at = datetime.now(UTC)
+    imap_user.dovecot.append(imap_user.address, client_mail(
+        sender="Ștefan Țărănescu <stefan@client.example>", to=imap_user.address,
+        subject="Programare întâlnire",
+        body="Bună ziua,\n\nAș dori o întâlnire cu dumneavoastră pentru a discuta oferta. "
+             "Vă convine marți la ora 14?\n\nMulțumesc,\nȘtefan",
+        date=sent_at,
+    ))
+
+    cli(config, "run", "--once")
+
+    (draft,) = pending_drafts(config)
+    assert draft["category"] == "meeting" and draft["language"] == "ro"
+    assert "Bună ziua, Ștefan Țărănescu" in draft["body"]
+    assert "marți" in draft["body"] and "ora 14:00" in draft["body"]
+    assert "InboxOps/Meeting" in imap_user.dovecot.folders(imap_user.address)
+    assert imap_user.dovecot.fetch_all(imap_user.address, "INBOX") == []
+
+    cli(config, "approve", str(draft["id"]))
+    assert smtp_sink.wait_for(2)
+    by_rcpt = {tuple(m["rcpt_tos"]): m for m in smtp_sink.messages}
+    assert set(by_rcpt) == {("stefan@client.example",), (STAFF,)}
+    for message in by_rcpt.values():
+        mime = parse(message["data"])
+        (part,) = [p for p in mime.walk() if p.get_content_type() == "text/calendar"]
+        assert part.get_param("method") == "REQUEST"
+        cal = Calendar.from_ical(part.get_payload(decode=True))
+        assert str(cal["METHOD"]) == "REQUEST"
+        (event,) = cal.events
+        start = event.start
+        assert start.weekday() == 1 and (start.hour, start.minute) == (14, 0)
+        assert start > sent_at
+        assert str(event["ORGANIZER"]).lower() == f"mailto:{imap_user.address}"
+        attendees = {str(a).lower().removeprefix("mailto:"): a for a in event["ATTENDEE"]}
+        assert set(attendees) == {"stefan@client.example", STAFF}
+        assert all(a.params["RSVP"] == "TRUE" for a in attendees.values())
+        assert cal.walk("VTIMEZONE")
+    meetings = json.loads(cli(config, "meetings", "--json"))
+    assert [m["state"] for m in meetings] == ["invited"]
+
+
+def test_digest_reaches_the_manager_once_a_day(
+    tmp_path: Path, imap_user: Any, smtp_sink: Any
+) -> None:
+    from inboxops import config as config_module
+    from inboxops.digest import queue_digest
+    from inboxops.store import Store
+
+    config = imap_config(tmp_path, imap_user, smtp_sink)
+    imap_user.dovecot.append(imap_user.address, client_mail(to=imap_user.address))
+    imap_user.dovecot.append(imap_user.address, client_mail(
+        to=imap_user.address, subject="Complaint: broken delivery",
+        body="The parcel arrived broken and damaged. This is unacceptable, I want a refund.",
+    ))
+    cli(config, "run", "--once")
+
+    cli(config, "digest", "--send-now")
+    assert smtp_sink.wait_for(1)
+    digest = smtp_sink.messages[0]
+    assert digest["rcpt_tos"] == [MANAGER]
+    mime = parse(digest["data"])
+    assert mime["Auto-Submitted"] == "auto-generated"
+    text = mime.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "2 message(s) came in" in text
+    assert "Drafts waiting for approval: 2" in text
+
+    cfg = config_module.load(config)
+    now = datetime.now(UTC)
+    assert queue_digest(Store(cfg.store.path), cfg, now) is not None
+    # A restart (a new connection) the same day does not queue a second one.
+    assert queue_digest(Store(cfg.store.path), cfg, now + timedelta(minutes=1)) is None
+
+
+def test_restart_takes_no_message_twice_and_sends_no_reply_twice(
+    tmp_path: Path, imap_user: Any, smtp_sink: Any
+) -> None:
+    dovecot = imap_user.dovecot
+    config = imap_config(tmp_path, imap_user, smtp_sink)
+    for i in range(3):
+        dovecot.append(imap_user.address, client_mail(
+            to=imap_user.address, subject=f"Question {i}", body=f"Do you have item {i} in stock?",
+        ))
+    cli(config, "run", "--once")
+    dovecot.append(imap_user.address, client_mail(
+        to=imap_user.address, subject="Question 3", body="Do you have item 3 in stock?"))
+    cli(config, "run", "--once")
+    cli(config, "run", "--once")
+    drafts = pending_drafts(config)
+    assert sorted(d["subject"] for d in drafts) == [f"Re: Question {i}" for i in range(4)]
+
+    db = sqlite3.connect(tmp_path / "inboxops.db")
+    assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 4
+
+    # Killed after the SMTP server accepted the reply but before the state was saved:
+    cli(config, "approve", str(drafts[0]["id"]))
+    assert smtp_sink.wait_for(1)
+    with db:
+        db.execute("UPDATE outbox SET state = 'sending' WHERE draft_pk = ?", (drafts[0]["id"],))
+    # Killed after claiming a reply, before anything reached the server:
+    cli(config, "approve", "--no-send", str(drafts[1]["id"]))
+    with db:
+        db.execute("UPDATE outbox SET state = 'sending' WHERE draft_pk = ?", (drafts[1]["id"],))
+
+    cli(config, "run", "--once")
+    cli(config, "run", "--once")
+
+    assert len(smtp_sink.messages) == 1  # neither was sent again
+    states = dict(db.execute("SELECT draft_pk, state FROM outbox").fetchall())
+    assert states[drafts[0]["id"]] == "sent"  # confirmed from the copy in Sent
+    assert states[drafts[1]["id"]] == "unknown"  # a human decides; never resent blindly
+    assert len(dovecot.fetch_all(imap_user.address, "Sent")) == 1

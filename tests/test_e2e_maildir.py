@@ -1,0 +1,182 @@
+"""The embedded default end to end: Maildir in, outbox directory out, no servers; the daemon
+run as a user would (a subprocess, stopped with SIGTERM), and hostile mail that must not stop it.
+"""
+
+from __future__ import annotations
+
+import email
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from email.policy import default
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+from configs import maildir_config
+from mailfactory import client_mail
+
+from inboxops.cli import main
+
+
+def cli(config: Path, *args: str) -> str:
+    result = CliRunner().invoke(main, ["--config", str(config), *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def drop(maildir: Path, name: str, raw: bytes) -> Path:
+    """Deliver like an MDA: write in tmp/, rename into new/."""
+    for sub in ("tmp", "new", "cur"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+    tmp = maildir / "tmp" / name
+    tmp.write_bytes(raw)
+    target = maildir / "new" / name
+    os.rename(tmp, target)
+    return target
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+BROKEN_MIME = (
+    b"From: Broken Sender <broken@client.example>\r\n"
+    b"Subject: =?x-unknown?q?Reclama=FEie?=\r\n"
+    b"Content-Type: multipart/mixed\r\n"  # no boundary
+    b"Message-ID: <broken@client.example>\r\n\r\n"
+    b"--nothing\r\nContent-Type: text/plain; charset=x-unknown\r\n\r\nprodusul este defect\r\n"
+)
+UNKNOWN_CHARSET = (
+    b"From: Ion <ion@client.example>\r\nSubject: Intrebare pret\r\n"
+    b"Message-ID: <charset@client.example>\r\n"
+    b"Content-Type: text/plain; charset=x-made-up\r\n\r\n"
+    b"Buna ziua, cat costa serviciul de intretinere? Multumesc\r\n"
+)
+
+
+def test_maildir_flow_drafts_approves_and_writes_the_outbox(tmp_path: Path) -> None:
+    config = maildir_config(tmp_path)
+    original = client_mail(
+        sender="Maria Ionescu <maria@client.example>", subject="Reclamație comanda 5512",
+        body="Bună ziua,\n\nProdusul din comanda 5512 a ajuns stricat și nu funcționează. "
+             "Sunt foarte nemulțumită.\n\nMaria",
+    )
+    path = drop(tmp_path / "mail", "1700000000.M1P1.test", original)
+
+    cli(config, "run", "--once")
+
+    (draft,) = json.loads(cli(config, "drafts", "--json"))
+    assert draft["category"] == "complaint" and draft["language"] == "ro"
+    assert draft["subject"] == "Re: Reclamație comanda 5512"
+    assert "Bună ziua, Maria Ionescu" in draft["body"] and "5512" in draft["body"]
+    assert not path.exists()  # sorted into the category folder, bytes untouched
+    moved = tmp_path / "mail" / ".InboxOps.Complaint" / "new" / path.name
+    assert moved.read_bytes() == original
+
+    shown = cli(config, "show", str(draft["id"]))
+    assert "complaint" in shown and "maria@client.example" in shown
+
+    cli(config, "approve", str(draft["id"]))
+
+    (eml,) = (tmp_path / "outbox").glob("*.eml")
+    reply = email.message_from_bytes(eml.read_bytes(), policy=default)
+    assert reply["In-Reply-To"] == email.message_from_bytes(original, policy=default)[
+        "Message-ID"]
+    assert reply["To"].addresses[0].addr_spec == "maria@client.example"
+    assert json.loads(cli(config, "drafts", "--json")) == []
+
+
+def test_reject_sends_nothing(tmp_path: Path) -> None:
+    config = maildir_config(tmp_path)
+    drop(tmp_path / "mail", "1700000001.M1P1.test", client_mail())
+    cli(config, "run", "--once")
+    (draft,) = json.loads(cli(config, "drafts", "--json"))
+    cli(config, "reject", str(draft["id"]))
+    cli(config, "run", "--once")
+    assert list((tmp_path / "outbox").glob("*.eml")) == []
+    result = CliRunner().invoke(main, ["--config", str(config), "approve", str(draft["id"])])
+    assert result.exit_code == 1 and "rejected, not pending" in result.output
+
+
+def test_malformed_mail_is_recorded_with_defects_and_the_loop_goes_on(tmp_path: Path) -> None:
+    config = maildir_config(tmp_path)
+    drop(tmp_path / "mail", "1700000002.M1P1.test", BROKEN_MIME)
+    drop(tmp_path / "mail", "1700000003.M1P1.test", UNKNOWN_CHARSET)
+    drop(tmp_path / "mail", "1700000004.M1P1.test", b"")
+    drop(tmp_path / "mail", "1700000005.M1P1.test", client_mail())
+
+    cli(config, "run", "--once")
+
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "inboxops.db")
+    rows = {r[0]: r[1:] for r in db.execute(
+        "SELECT source_key, state, defects, category, error FROM messages")}
+    assert len(rows) == 4  # nothing dropped
+    broken = rows["1700000002.M1P1.test"]
+    assert broken[0] == "processed" and json.loads(broken[1])
+    charset = rows["1700000003.M1P1.test"]
+    assert charset[0] == "processed" and "x-made-up" in charset[1]
+    assert rows["1700000004.M1P1.test"][0] == "quarantined"
+    subjects = {d["subject"] for d in json.loads(cli(config, "drafts", "--json"))}
+    assert "Re: Question about prices" in subjects
+    assert "Re: Intrebare pret" in subjects
+
+
+def test_daemon_processes_dropped_mail_and_stops_cleanly(tmp_path: Path) -> None:
+    config = maildir_config(tmp_path)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    log = (tmp_path / "daemon.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inboxops", "--config", str(config), "run"],
+        stdout=log, stderr=subprocess.STDOUT, env=env,
+    )
+    try:
+        wait_until(lambda: "inboxops ready" in (tmp_path / "daemon.log").read_text())
+        drop(tmp_path / "mail", "1700000010.M1P1.test", client_mail(subject="Price list"))
+        drafts = wait_until(lambda: json.loads(cli(config, "drafts", "--json")))
+        assert drafts[0]["subject"] == "Re: Price list"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+    assert "stopping" in (tmp_path / "daemon.log").read_text()
+
+
+def test_killed_daemon_resumes_without_doubles(tmp_path: Path) -> None:
+    config = maildir_config(tmp_path)
+    for i in range(5):
+        drop(tmp_path / "mail", f"17000001{i:02d}.M1P1.test",
+             client_mail(subject=f"Order question {i}", body=f"Is item {i} in stock?"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inboxops", "--config", str(config), "run"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: json.loads(cli(config, "drafts", "--json")))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    for i in range(5, 8):
+        drop(tmp_path / "mail", f"17000001{i:02d}.M1P1.test",
+             client_mail(subject=f"Order question {i}", body=f"Is item {i} in stock?"))
+    cli(config, "run", "--once")
+    drafts = json.loads(cli(config, "drafts", "--json"))
+    assert sorted(d["subject"] for d in drafts) == [f"Re: Order question {i}" for i in range(8)]

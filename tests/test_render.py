@@ -1,0 +1,51 @@
+"""Templates: sandboxed, strict about missing variables, client text only ever data (TPL-1..4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from inboxops.errors import TemplateError
+from inboxops.render import Renderer
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_client_text_is_data_not_template(tmp_path: Path) -> None:
+    (tmp_path / "t.en.body.txt").write_text("Said: {{ quoted }}")
+    out = Renderer(tmp_path).render("t.en.body.txt", {"quoted": "{{ 7*7 }} {% if 1 %}x{% endif %}"})
+    assert out == "Said: {{ 7*7 }} {% if 1 %}x{% endif %}"
+
+
+def test_missing_variable_fails_the_draft(tmp_path: Path) -> None:
+    (tmp_path / "t.en.body.txt").write_text("Dear {{ client_name }}")
+    with pytest.raises(TemplateError, match="client_name"):
+        Renderer(tmp_path).render("t.en.body.txt", {})
+
+
+def test_sandbox_refuses_attribute_escapes(tmp_path: Path) -> None:
+    (tmp_path / "t.en.body.txt").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}")
+    with pytest.raises(TemplateError):
+        Renderer(tmp_path).render("t.en.body.txt", {})
+
+
+def test_html_is_escaped_text_is_not(tmp_path: Path) -> None:
+    (tmp_path / "t.en.body.html").write_text("<p>{{ name }}</p>")
+    (tmp_path / "t.en.body.txt").write_text("{{ name }}")
+    renderer = Renderer(tmp_path)
+    assert renderer.render("t.en.body.html", {"name": "<b>&"}) == "<p>&lt;b&gt;&amp;</p>"
+    assert renderer.render("t.en.body.txt", {"name": "<b>&"}) == "<b>&"
+
+
+def test_shipped_romanian_templates_use_comma_below() -> None:
+    for path in (REPO / "templates").glob("*.ro.*"):
+        text = path.read_text(encoding="utf-8")
+        assert not set(text) & {"\u015f", "\u0163", "\u015e", "\u0162"}, path.name
+
+
+def test_every_category_has_a_set_in_both_languages() -> None:
+    for category in ("inquiry", "complaint", "meeting"):
+        for lang in ("en", "ro"):
+            for part in ("subject.txt", "body.txt"):
+                assert (REPO / "templates" / f"{category}.{lang}.{part}").is_file()
