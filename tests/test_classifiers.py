@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from inboxops.parse import parse_message
 from mailfactory import client_mail
 
 from inboxops import config
 from inboxops.classifiers import Chain
 from inboxops.classifiers.signals import automation_signals, courtesy_signals
 from inboxops.errors import ConfigError
+from inboxops.parse import parse_message
 from inboxops.pipeline import build_chain
 
 OWN = frozenset({"office@example.test"})
