@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 MAX_MIME_DEPTH = 20
 MAX_MIME_PARTS = 200
 MAX_TEXT_CHARS = 200_000
-MAX_HTML_CHARS = 1_000_000  # HTML is cut to this before conversion; markup shrinks a lot
+MAX_HTML_CHARS = 500_000  # HTML is cut to this before conversion; markup shrinks a lot
 MAX_CALENDAR_BYTES = 1_000_000
 MAX_HEADER_FIELDS = 1000  # per header block
 MAX_HEADER_BLOCK_CHARS = 256 * 1024
@@ -358,7 +358,8 @@ def _valid_ids(value: str) -> list[str]:
 
 @dataclass
 class _Headers:
-    values: dict[str, list[str]] = field(default_factory=dict)
+    values: dict[str, list[str]] = field(default_factory=dict)  # str() of each header object
+    raw: dict[str, list[str]] = field(default_factory=dict)  # unfolded source text
     objects: dict[str, list[Any]] = field(default_factory=dict)  # header objects, None if failed
 
 
@@ -372,9 +373,10 @@ def _read_headers(msg: Message, defects: list[str]) -> _Headers:
         if lname not in _STRUCTURED and value.isascii() and "=?" not in value:
             # Unstructured ASCII without encoded words decodes to itself, unfolded; skipping the
             # header parser here saves most of the header time (Received, DKIM, ARC ...).
-            text = "".join(_LINESEP.split(value))
+            text = unfolded = "".join(_LINESEP.split(value))
         else:
-            value = _desurrogate(value, f"{name} header", defects)
+            value = _desurrogate(value, f"8-bit {name} header", defects)
+            unfolded = "".join(_LINESEP.split(value))
             try:
                 header = _POLICY.header_fetch_parse(name, value)
                 text = str(header)
@@ -382,9 +384,10 @@ def _read_headers(msg: Message, defects: list[str]) -> _Headers:
                     defects.append(f"{name} header: {_describe(defect)}")
             except _EMAIL_ERRORS as exc:
                 header = None
-                text = "".join(_LINESEP.split(value))
+                text = unfolded
                 defects.append(f"{name} header could not be parsed ({type(exc).__name__})")
         result.values.setdefault(lname, []).append(text)
+        result.raw.setdefault(lname, []).append(unfolded)
         result.objects.setdefault(lname, []).append(header)
     return result
 
@@ -423,7 +426,7 @@ def _sender(headers: _Headers, defects: list[str]) -> tuple[str, str]:
             defects.append(f"From has {len(addresses)} addresses; using the first")
         first = addresses[0]
         return _bare(first), normalize_ro(_one_line(first.display_name))
-    loose = _LOOSE_ADDRESS.search(values[0])
+    loose = _LOOSE_ADDRESS.search(headers.raw["from"][0])
     if loose:
         defects.append("From header unparseable; address guessed from its text")
         return loose.group(0).lower(), ""

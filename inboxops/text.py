@@ -79,8 +79,9 @@ _CELLS = frozenset({"td", "th"})
 _SPACES = re.compile(r"[ \t\n\r\f\v]+")
 
 # The pre-pass (see _sanitize_html) keeps only these shapes of markup.
-_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)[^<>]*>")
-_DECLARATION = re.compile(r"<[!?][^<>]*>")
+# Possessive quantifiers (Python 3.11+): a failed match must not backtrack through a long name.
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*+)[^<>]*+>")
+_DECLARATION = re.compile(r"<[!?][^<>]*+>")
 
 
 def _sanitize_html(markup: str) -> str:

@@ -1,0 +1,149 @@
+"""The daemon and the CLI as an admin and an assistant use them, against real servers:
+IDLE wake-up, SIGTERM, `check`, `approve --edit`, implicit TLS and STARTTLS with AUTH.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+from configs import imap_config, maildir_config
+from mailfactory import client_mail
+
+from inboxops.cli import main
+
+
+def invoke(config: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+    return CliRunner().invoke(main, ["--config", str(config), *args], env=env)
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def drafts(config: Path) -> list[dict[str, Any]]:
+    result = invoke(config, "drafts", "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_idle_turns_new_mail_into_a_draft_without_polling(
+    tmp_path: Path, imap_user: Any, smtp_sink: Any
+) -> None:
+    # Polling is set to 10 minutes: only IDLE can bring the message in within the wait below.
+    config = imap_config(tmp_path, imap_user, smtp_sink, mailbox={"poll_seconds": 600})
+    log_path = tmp_path / "daemon.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "inboxops", "--config", str(config), "run"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(lambda: "with IDLE" in log_path.read_text())
+        imap_user.dovecot.append(imap_user.address, client_mail(
+            to=imap_user.address, subject="Stock question", body="Do you have blue ones?"))
+        found = wait_until(lambda: drafts(config), timeout=10)
+        assert found[0]["subject"] == "Re: Stock question"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in log_path.read_text()
+
+
+def test_check_names_what_is_wrong(tmp_path: Path, imap_user: Any, smtp_sink: Any) -> None:
+    good = imap_config(tmp_path, imap_user, smtp_sink)
+    result = invoke(good, "check")
+    assert result.exit_code == 0, result.output
+    assert "mailbox: ok: IMAP" in result.output and "IDLE yes" in result.output
+    (tmp_path / "imap-password").write_text("wrong-password\n")
+    result = invoke(good, "check")
+    assert result.exit_code == 1
+    assert "mailbox: FAILED: IMAP login as" in result.output
+    assert "wrong-password" not in result.output  # secrets are never printed
+
+
+def test_check_on_the_embedded_default(tmp_path: Path) -> None:
+    result = invoke(maildir_config(tmp_path), "check")
+    assert result.exit_code == 0, result.output
+    assert "mailbox: ok: Maildir" in result.output
+
+
+def test_approve_with_edit_sends_the_edited_text(tmp_path: Path) -> None:
+    config = maildir_config(tmp_path)
+    mail = tmp_path / "mail"
+    for sub in ("new", "cur", "tmp"):
+        (mail / sub).mkdir(parents=True, exist_ok=True)
+    (mail / "new" / "1700000000.M1P1.test").write_bytes(client_mail())
+    assert invoke(config, "run", "--once").exit_code == 0
+    (draft,) = drafts(config)
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\nprintf "Edited by the assistant.\\n" > "$1"\n')
+    editor.chmod(editor.stat().st_mode | stat.S_IEXEC)
+    result = invoke(config, "approve", "--edit", str(draft["id"]),
+                    env={"EDITOR": str(editor), "VISUAL": str(editor)})
+    assert result.exit_code == 0, result.output
+    (eml,) = (tmp_path / "outbox").glob("*.eml")
+    raw = eml.read_bytes()
+    assert b"Edited by the assistant." in raw and b"Thank you for your message" not in raw
+
+
+def test_implicit_tls_imap_and_starttls_smtp_with_auth(
+    tmp_path: Path, imap_user: Any, smtp_sink_factory: Any
+) -> None:
+    sink = smtp_sink_factory(auth={"office-smtp": "smtp-secret"}, tls="starttls")
+    config = imap_config(
+        tmp_path, imap_user, sink,
+        mailbox={"port": imap_user.dovecot.imaps_port, "security": "tls"},
+        smtp={"security": "starttls", "ca_file": str(sink.cert_path),
+              "username": "office-smtp", "password_env": "TEST_SMTP_PW"},
+    )
+    imap_user.dovecot.append(imap_user.address, client_mail(to=imap_user.address))
+    env = {"TEST_SMTP_PW": "smtp-secret"}
+    assert invoke(config, "run", "--once", env=env).exit_code == 0
+    (draft,) = drafts(config)
+    result = invoke(config, "approve", str(draft["id"]), env=env)
+    assert result.exit_code == 0, result.output
+    assert sink.wait_for(1)
+    assert sink.messages[0]["auth"] == "office-smtp" and sink.messages[0]["tls"]
+
+
+def test_starttls_is_never_optional(tmp_path: Path, imap_user: Any, smtp_sink: Any) -> None:
+    """A server that offers no STARTTLS gets no mail and no password (SMTP-1)."""
+    config = imap_config(tmp_path, imap_user, smtp_sink,
+                         smtp={"security": "starttls", "username": "u",
+                               "password_env": "TEST_SMTP_PW"})
+    imap_user.dovecot.append(imap_user.address, client_mail(to=imap_user.address))
+    env = {"TEST_SMTP_PW": "pw"}
+    assert invoke(config, "run", "--once", env=env).exit_code == 0
+    (draft,) = drafts(config)
+    result = invoke(config, "approve", str(draft["id"]), env=env)
+    assert result.exit_code == 0
+    assert smtp_sink.messages == []
+    outbox = json.loads(invoke(config, "outbox", "--json").output)
+    assert outbox[0]["state"] == "queued" and "STARTTLS" in outbox[0]["last_error"]
+
+
+def test_no_secret_in_the_environment_of_the_process() -> None:
+    """Sanity of the unit file: passwords come as credentials, never Environment=."""
+    unit = (Path(__file__).resolve().parent.parent / "deploy" / "inboxops.service").read_text()
+    assert "LoadCredential" in unit and "PASSWORD=" not in unit
+    assert "Type=notify" in unit and "Restart=on-failure" in unit
+    assert os.path.basename(sys.executable)  # the test runs the same interpreter as the daemon
