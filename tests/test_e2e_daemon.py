@@ -147,3 +147,34 @@ def test_no_secret_in_the_environment_of_the_process() -> None:
     assert "LoadCredential" in unit and "PASSWORD=" not in unit
     assert "Type=notify" in unit and "Restart=on-failure" in unit
     assert os.path.basename(sys.executable)  # the test runs the same interpreter as the daemon
+
+
+def test_daemon_reconnects_after_the_server_drops_it(
+    tmp_path: Path, imap_user: Any, smtp_sink: Any
+) -> None:
+    config = imap_config(tmp_path, imap_user, smtp_sink, mailbox={"poll_seconds": 600})
+    log_path = tmp_path / "daemon.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "inboxops", "--config", str(config), "run"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(lambda: "with IDLE" in log_path.read_text())
+        kicked = subprocess.run(
+            ["doveadm", "-c", str(imap_user.dovecot.conf_path), "kick", imap_user.address],
+            capture_output=True, text=True, check=False,
+        )
+        assert kicked.returncode == 0, kicked.stderr
+        wait_until(lambda: "IMAP connection problem" in log_path.read_text())
+        imap_user.dovecot.append(imap_user.address, client_mail(
+            to=imap_user.address, subject="After the drop", body="Do you have red ones?"))
+        found = wait_until(lambda: drafts(config), timeout=15)
+        assert found[0]["subject"] == "Re: After the drop"
+        assert log_path.read_text().count("with IDLE") >= 2
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
