@@ -85,13 +85,15 @@ class MaildirSource:
             ((path.stat().st_mtime, key, path) for key, path in self._files() if key not in known),
         )
         count = 0
-        for _, key, path in fresh:
-            try:
-                raw = path.read_bytes()
-            except FileNotFoundError:  # moved away by the user's mail client meanwhile
-                continue
-            if store.record_incoming(self.name, self.folder, key, raw) is not None:
-                count += 1
+        for start in range(0, len(fresh), self.cfg.batch_size):
+            with store.tx():  # one transaction per batch: a backlog streams, memory stays flat
+                for _, key, path in fresh[start:start + self.cfg.batch_size]:
+                    try:
+                        raw = path.read_bytes()
+                    except FileNotFoundError:  # moved away by the user's mail client meanwhile
+                        continue
+                    if store.record_incoming(self.name, self.folder, key, raw) is not None:
+                        count += 1
         return count
 
     def apply_categories(self, rows: list[dict[str, Any]]) -> list[int]:
@@ -198,18 +200,20 @@ class ImapSource:
         for start in range(0, len(uids), self.cfg.batch_size):
             batch = uids[start:start + self.cfg.batch_size]
             fetched = client.fetch(batch, ["BODY.PEEK[]", "RFC822.SIZE"])
-            for uid in batch:
-                data = fetched.get(uid)
-                if not data or b"BODY[]" not in data:
-                    log.warning("UID %s vanished before it could be fetched", uid)
-                    continue
-                raw = data[b"BODY[]"]
-                key = f"{uidvalidity}:{uid}"
-                if store.record_incoming(
-                    self.name, self.folder, key, raw, uidvalidity=uidvalidity, uid=uid
-                ) is not None:
-                    count += 1
-            store.set_mailbox_state(self.name, self.folder, uidvalidity, batch[-1])
+            with store.tx():  # the batch and the new last UID commit together
+                for uid in batch:
+                    data = fetched.get(uid)
+                    if not data or b"BODY[]" not in data:
+                        log.warning("UID %s vanished before it could be fetched", uid)
+                        continue
+                    key = f"{uidvalidity}:{uid}"
+                    if store.record_incoming(
+                        self.name, self.folder, key, data[b"BODY[]"],
+                        uidvalidity=uidvalidity, uid=uid,
+                    ) is not None:
+                        count += 1
+                store.set_mailbox_state(self.name, self.folder, uidvalidity, batch[-1])
+            del fetched
         if not uids:
             store.set_mailbox_state(self.name, self.folder, uidvalidity, last_uid)
         return count

@@ -23,6 +23,7 @@ from email.feedparser import FeedParser
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import Message
 from email.policy import EmailPolicy
+from email.utils import collapse_rfc2231_value
 from functools import lru_cache
 from typing import Any
 
@@ -55,36 +56,17 @@ MAX_DEFECTS = 50
 _DEFAULT_FIELD_CAP = 32_000
 _ADDRESS_FIELD_CAP = 4_000
 _SHORT_FIELD_CAP = 1_000
+_ADDRESS_HEADERS = (
+    "from", "sender", "reply-to", "to", "cc", "bcc",
+    "resent-from", "resent-sender", "resent-to", "resent-cc", "resent-bcc",
+)  # fmt: skip
+_SHORT_HEADERS = (
+    "content-type", "content-disposition", "content-transfer-encoding", "mime-version",
+    "message-id", "date", "orig-date", "resent-date",
+)  # fmt: skip
 _FIELD_CAPS: dict[str, int] = {
-    **dict.fromkeys(
-        [
-            "from",
-            "sender",
-            "reply-to",
-            "to",
-            "cc",
-            "bcc",
-            "resent-from",
-            "resent-sender",
-            "resent-to",
-            "resent-cc",
-            "resent-bcc",
-        ],
-        _ADDRESS_FIELD_CAP,
-    ),
-    **dict.fromkeys(
-        [
-            "content-type",
-            "content-disposition",
-            "content-transfer-encoding",
-            "mime-version",
-            "message-id",
-            "date",
-            "orig-date",
-            "resent-date",
-        ],
-        _SHORT_FIELD_CAP,
-    ),
+    **dict.fromkeys(_ADDRESS_HEADERS, _ADDRESS_FIELD_CAP),
+    **dict.fromkeys(_SHORT_HEADERS, _SHORT_FIELD_CAP),
 }
 # A content-type with more parameters or comments than this is hostile, not unusual
 # (nested comments recurse once per level in the header parser).
@@ -100,6 +82,9 @@ _EMAIL_ERRORS = (
     RecursionError, LookupError,
 )  # fmt: skip
 _FALLBACK_CHARSETS = ("utf-8", "windows-1250", "iso-8859-2")
+# "us-ascii" on UTF-8 text is common and harmless (often the default of a mail library).
+_ASCII_AS_UTF8 = ("ascii", "utf-8")
+_UTF8_GOOD_PER_BAD = 4  # valid multi-byte characters per bad sequence to still call it UTF-8
 _CALENDAR_TYPES = frozenset({"text/calendar", "application/ics"})
 
 _STRUCTURED = frozenset(HeaderRegistry().registry)
@@ -110,7 +95,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # RFC 5322 §3.6.4 msg-id, dot-atom-text forms; an id-right may also be a no-fold-literal.
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
 _DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
-_MSG_ID = re.compile(rf"<({_DOT_ATOM}@(?:{_DOT_ATOM}|\[[!-Z^-~]*\]))>")
+_MSG_ID = re.compile(rf"<{_DOT_ATOM}@(?:{_DOT_ATOM}|\[[!-Z^-~]*\])>")
 _BRACKETED = re.compile(r"<([^<>]*)>")
 _LOOSE_ADDRESS = re.compile(r"[A-Za-z0-9._%+'=-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _CALENDAR_METHOD = re.compile(rb"^METHOD[ \t]*:[ \t]*([A-Za-z-]+)", re.MULTILINE | re.IGNORECASE)
@@ -166,8 +151,6 @@ _POLICY = _Policy(header_factory=_REGISTRY)
 
 def _cap_header_lines(lines: list[str], notes: list[str]) -> list[str]:
     """Bound one header block: field count, total size and each field's size (PARSE-3)."""
-    if sum(map(len, lines)) <= _SHORT_FIELD_CAP // 2:
-        return lines  # nothing in a block this small can need capping
     out: list[str] = []
     fields = 0
     size = 0
@@ -308,14 +291,17 @@ def _decode_bytes(
         try:
             text = codecs.getincrementaldecoder(charset)("strict").decode(data, final=not truncated)
         except (UnicodeError, ValueError, LookupError, TypeError):
-            continue
+            if charset == "utf-8":
+                text = _mostly_utf8(data, what, defects)
+            if text is None:
+                continue
         used = charset
         break
     if text is None:
         text = data.decode("latin-1", "replace")
     if declared and declared_codec is None:
         defects.append(f"unknown charset {_one_line(declared)[:40]}, decoded as {used}")
-    elif declared_codec and used != declared_codec:
+    elif declared_codec and used != declared_codec and (declared_codec, used) != _ASCII_AS_UTF8:
         defects.append(f"{what} not valid {declared_codec}, decoded as {used}")
     elif not declared and used != "utf-8":
         defects.append(f"{what} has no charset and is not utf-8, decoded as {used}")
@@ -323,6 +309,21 @@ def _decode_bytes(
     if truncated or len(text) > limit:
         text = text[:limit]
         defects.append(f"{what} truncated to {limit} characters")
+    return text
+
+
+def _mostly_utf8(data: bytes, what: str, defects: list[str]) -> str | None:
+    """UTF-8 with a few bad bytes, decoded with U+FFFD for them; None if it is not UTF-8.
+
+    One stray byte must not send a UTF-8 body down the 8-bit fallbacks, which would garble
+    every diacritic; a text in another 8-bit charset has no valid multi-byte sequences at all.
+    """
+    text = data.decode("utf-8", "replace")
+    bad = text.count("\ufffd")
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    if non_ascii - bad < _UTF8_GOOD_PER_BAD * bad:
+        return None
+    defects.append(f"{what} not valid utf-8; {bad} bad sequences replaced")
     return text
 
 
@@ -435,6 +436,7 @@ def _sender(headers: _Headers, defects: list[str]) -> tuple[str, str]:
 
 
 def _return_path(headers: _Headers) -> str | None:
+    """The envelope sender: None if absent, "" for <> or a path without a usable address."""
     values = headers.values.get("return-path")
     if not values:
         return None
@@ -459,7 +461,8 @@ def _date(headers: _Headers, defects: list[str]) -> datetime | None:
 
 
 def _first_id(headers: _Headers, name: str) -> str | None:
-    for value in headers.values.get(name, []):
+    # The source text, not str(header): the msg-id parser rebuilds "<a@b@c>" as "<a@b>".
+    for value in headers.raw.get(name, []):
         ids = _valid_ids(value)
         if ids:
             return ids[0]
@@ -491,11 +494,22 @@ def _is_attachment(part: Message) -> bool:
         return False
 
 
+def _param(part: Message, name: str) -> str | None:
+    """A Content-Type parameter as text (RFC 2231 values collapsed), or None."""
+    try:
+        value = part.get_param(name)
+    except _EMAIL_ERRORS:
+        return None
+    if value is None:
+        return None
+    text = collapse_rfc2231_value(value) if isinstance(value, tuple) else str(value)
+    return text.strip() or None
+
+
 def _related_start(part: Message, children: list[Message]) -> Message | None:
     """The root part of a multipart/related (RFC 2387 §3.2: `start`, else the first part)."""
-    start = part.get_param("start")
-    if isinstance(start, str) and start.strip():
-        wanted = start.strip()
+    wanted = _param(part, "start")
+    if wanted:
         for child in children:
             if str(child.get("content-id", "")).strip() == wanted:
                 return child
@@ -535,13 +549,15 @@ def _walk(msg: Message, defects: list[str]) -> _Walk:
             continue
         if ctype in _CALENDAR_TYPES and result.calendar is None:
             result.calendar = part
+        elif ctype == "application/ms-tnef":
+            defects.append("application/ms-tnef part (winmail.dat) not read")  # PARSE-4
         if not eligible or maintype != "text" or _is_attachment(part):
             continue
         if ctype == "text/plain" and result.plain is None:
             result.plain = part
         elif ctype == "text/html" and result.html is None:
             result.html = part
-    if msg.get_content_maintype() == "multipart" and not msg.is_multipart():
+    if _content_type(msg).startswith("multipart/") and not msg.is_multipart():
         defects.append("multipart message without usable boundary read as text")
     return result
 
@@ -588,8 +604,8 @@ def _calendar(part: Message, defects: list[str]) -> tuple[str | None, bytes]:
     if len(data) > MAX_CALENDAR_BYTES:
         data = data[:MAX_CALENDAR_BYTES]
         defects.append(f"calendar part truncated to {MAX_CALENDAR_BYTES} bytes")
-    param = part.get_param("method")
-    param_method = param.strip().upper() if isinstance(param, str) and param.strip() else None
+    param = _param(part, "method")
+    param_method = param.upper() if param else None
     line = _CALENDAR_METHOD.search(data)
     body_method = line.group(1).decode("ascii").upper() if line else None
     if param_method and body_method and param_method != body_method:
@@ -661,7 +677,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
         subject=subject,
         date=_date(headers, defects),
         in_reply_to=_first_id(headers, "in-reply-to"),
-        references=_valid_ids(" ".join(headers.values.get("references", []))),
+        references=_valid_ids(" ".join(headers.raw.get("references", []))),
         text=new_text,
         full_text=text_body,
         language=detect_language(f"{subject}\n{new_text}"),

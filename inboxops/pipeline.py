@@ -45,6 +45,7 @@ class Pipeline:
         self.store = store
         self.clock = clock
         self.chain = build_chain(cfg)
+        self.own_addresses = frozenset(cfg.own_addresses)
         renderer = Renderer(cfg.replies.templates)
         self.responders: dict[str, Responder] = {
             category: cls(cfg, renderer) for category, cls in RESPONDERS.items()
@@ -70,7 +71,7 @@ class Pipeline:
             )
             return
         decision = self.chain.classify(parsed)
-        robot = automation_signals(parsed, self.cfg.own_addresses)
+        robot = automation_signals(parsed, self.own_addresses)
         suppress = robot + courtesy_signals(parsed)
         draft, meeting, error = None, None, None
         responder = self.responders.get(decision.category)
@@ -85,6 +86,9 @@ class Pipeline:
             except InboxopsError as e:
                 error = f"no draft: {e}"
                 log.warning("message %s: %s", pk, error)
+            except Exception as e:  # a bug in one responder must not stop the queue
+                error = f"no draft: internal error {type(e).__name__}: {e}"
+                log.exception("message %s: drafting failed", pk)
         try:
             with self.store.tx():
                 if draft and draft.meeting:

@@ -6,7 +6,7 @@ Nothing here does I/O; every function takes a str and returns a str.
 
 from __future__ import annotations
 
-import html
+import html as html_lib
 import re
 import unicodedata
 from html.parser import HTMLParser
@@ -159,8 +159,8 @@ class _TextExtractor(HTMLParser):
             self._skip += 1
         elif tag == "head":
             self._in_head = True
-        elif tag == "body":
-            self._in_head = False
+        elif tag in ("body", "br") or tag in _BLOCK or tag in _CELLS:
+            self._in_head = False  # body content ends an unclosed <head>
         if tag == "br":
             self._flush(force=True)
         elif tag in _CELLS:
@@ -217,18 +217,18 @@ def _tidy_lines(lines: list[str]) -> str:
     return "\n".join(out).strip("\n")
 
 
-def html_to_text(html_text: str) -> str:
+def html_to_text(html: str) -> str:
     """Visible text of an HTML document: no script/style, line breaks kept, entities decoded.
 
     Blockquote content is prefixed with "> " so strip_quoted treats it as a quoted reply.
     """
-    clean = _sanitize_html(html_text)
+    clean = _sanitize_html(html)
     extractor = _TextExtractor()
     try:
         extractor.feed(clean)
         extractor.close()
     except (AssertionError, ValueError):  # html.parser's own errors on input it cannot read
-        flat = _SPACES.sub(" ", html.unescape(_TAG.sub(" ", clean)))
+        flat = _SPACES.sub(" ", html_lib.unescape(_TAG.sub(" ", clean)))
         return flat.replace("\xa0", " ").strip()
     extractor._flush()
     return _tidy_lines(extractor.lines)

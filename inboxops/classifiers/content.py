@@ -85,8 +85,24 @@ RULES: dict[Category, list[tuple[str, float]]] = {
     ],
 }
 
+def _anchor(stem: str) -> str:
+    """The literal text every match of `stem` starts with ("" if none): a cheap pre-check."""
+    depth = 0
+    for ch in stem:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "|" and depth == 0:
+            return ""  # top-level alternatives share no prefix
+    m = re.match(r"[a-z ]+", stem)
+    literal = m.group(0) if m else ""
+    # A quantifier after the last letter makes that letter optional: leave it out.
+    if literal and len(stem) > len(literal) and stem[len(literal)] in "?*{":
+        literal = literal[:-1]
+    return literal
+
+
 _COMPILED = {
-    category: [(re.compile(rf"(?<!\w){stem}(?!\w)"), stem, weight) for stem, weight in rules]
+    category: [(re.compile(rf"(?<!\w){stem}(?!\w)"), _anchor(stem), weight)
+               for stem, weight in rules]
     for category, rules in RULES.items()
 }
 
@@ -105,9 +121,9 @@ class ContentClassifier(Classifier):
         body = fold_diacritics(msg.text[:20000])
         hits: list[tuple[float, str]] = []
         for category, rules in _COMPILED.items():
-            for pattern, _stem, weight in rules:
-                in_subject = pattern.search(subject)
-                in_body = pattern.search(body)
+            for pattern, anchor, weight in rules:
+                in_subject = pattern.search(subject) if anchor in subject else None
+                in_body = pattern.search(body) if anchor in body else None
                 if not (in_subject or in_body):
                     continue
                 score = weight * (self.subject_weight if in_subject else 1.0)

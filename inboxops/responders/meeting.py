@@ -10,6 +10,7 @@ from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from ..config import MeetingsConfig
+from ..errors import StateError
 from ..meetings import WorkingHours, extract_times, find_slots
 from ..models import Classification, ParsedMessage
 from .base import Draft, MeetingPlan, Responder, base_context, format_when, recipient, register
@@ -44,11 +45,17 @@ class MeetingResponder(Responder):
         proposals = extract_times(
             f"{msg.subject}\n{msg.text}", reference, msg.language, mcfg.timezone
         )
-        slots = find_slots(proposals, busy, working_hours(mcfg), now.astimezone(tz), count=3)
+        hours = working_hours(mcfg)
+        slots = find_slots(proposals, busy, hours, now.astimezone(tz), count=3)
         context = base_context(msg, self.cfg)
         summary = (
             f"{self.cfg.replies.company} – {msg.from_name or msg.from_addr}"
         )
+        if not slots:
+            raise StateError(
+                f"no free slot in working hours within {hours.search_days} days; "
+                "the assistant must propose a time"
+            )
         chosen = slots[0]
         context["meeting"] = {
             "when": format_when(chosen.start, msg.language),
