@@ -1,0 +1,46 @@
+"""Daemon plumbing without servers: systemd notification and the digest schedule."""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from inboxops import config
+from inboxops.daemon import sd_notify
+from inboxops.scheduler import digest_due
+
+
+@pytest.mark.parametrize("abstract", [False, True])
+def test_sd_notify_reaches_the_socket(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, abstract: bool
+) -> None:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        if abstract:
+            name = f"inboxops-test-{tmp_path.name}"
+            server.bind("\0" + name)
+            monkeypatch.setenv("NOTIFY_SOCKET", "@" + name)
+        else:
+            path = tmp_path / "notify"
+            server.bind(str(path))
+            monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+        server.settimeout(2)
+        sd_notify("READY=1")
+        assert server.recv(100) == b"READY=1"
+
+
+def test_sd_notify_without_systemd_is_silent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
+    sd_notify("READY=1")  # must not raise
+
+
+def test_digest_due_uses_the_office_timezone() -> None:
+    cfg = config.default()
+    cfg.digest.time = "08:00"
+    # 05:59 UTC is 07:59 in Bucharest (UTC+2 in winter); 06:00 UTC is 08:00.
+    assert not digest_due(cfg, datetime(2026, 11, 27, 5, 59, tzinfo=UTC))
+    assert digest_due(cfg, datetime(2026, 11, 27, 6, 0, tzinfo=UTC))
+    cfg.digest.enabled = False
+    assert not digest_due(cfg, datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
