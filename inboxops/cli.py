@@ -70,6 +70,7 @@ def setup_logging(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("imapclient").setLevel(logging.WARNING)  # its DEBUG would log traffic
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per poll otherwise
 
 
 class Group(click.Group):

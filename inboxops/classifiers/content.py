@@ -119,7 +119,7 @@ class ContentClassifier(Classifier):
         verdict = Verdict()
         subject = fold_diacritics(msg.subject)
         body = fold_diacritics(msg.text[:20000])
-        hits: list[tuple[float, str]] = []
+        words: dict[str, dict[str, None]] = {}
         for category, rules in _COMPILED.items():
             for pattern, anchor, weight in rules:
                 in_subject = pattern.search(subject) if anchor in subject else None
@@ -131,7 +131,10 @@ class ContentClassifier(Classifier):
                     score += weight * 0.5
                 word = (in_subject or in_body).group(0)  # type: ignore[union-attr]
                 verdict.scores[category] = verdict.scores.get(category, 0.0) + score
-                hits.append((score, f"{category}: {word!r}"))
-        hits.sort(reverse=True)
-        verdict.reasons = [reason for _, reason in hits[: self.max_reasons]]
+                words.setdefault(category, {})[word] = None
+        ranked = sorted(words, key=lambda c: verdict.scores[c], reverse=True)
+        verdict.reasons = [
+            f"{category} words: {', '.join(list(words[category])[: self.max_reasons])}"
+            for category in ranked
+        ]
         return verdict
