@@ -119,7 +119,7 @@ class ContentClassifier(Classifier):
         verdict = Verdict()
         subject = fold_diacritics(msg.subject)
         body = fold_diacritics(msg.text[:20000])
-        words: dict[str, dict[str, None]] = {}
+        words: dict[Category, dict[str, None]] = {}
         for category, rules in _COMPILED.items():
             for pattern, anchor, weight in rules:
                 in_subject = pattern.search(subject) if anchor in subject else None
