@@ -9,7 +9,7 @@ the invitation, and each staff member gets the same invitation.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -63,6 +63,11 @@ def approve(
     client = compose.address(draft["to_addr"], draft["to_name"])
     outgoing: list[tuple[str, bytes, list[str]]] = []
     meeting = store.require("meetings", draft["meeting_pk"]) if draft["meeting_pk"] else None
+    if meeting and datetime.fromisoformat(meeting["start"]) <= datetime.now(UTC):
+        raise StateError(
+            f"draft {draft_id} proposes {meeting['start']}, which has passed; reject it and "
+            "propose a new time"
+        )
     calendar = _invitation(cfg, meeting) if meeting else None
     message_id = compose.new_message_id(cfg.domain)
     outgoing.append((message_id, compose.build_message(

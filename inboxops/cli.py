@@ -104,6 +104,8 @@ def run(c: Context, once: bool) -> None:
     setup_logging(c.cfg.log.level)
     daemon = Daemon(c.cfg)
     asyncio.run(daemon.run_once() if once else daemon.run())
+    if daemon.exit_code:
+        raise SystemExit(daemon.exit_code)
 
 
 @main.command()
@@ -301,11 +303,15 @@ def meetings(c: Context, as_json: bool) -> None:
         click.echo(f"#{r['id']} {r['start']} {r['state']:<9} {r['summary']} [{who}]")
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True)
-@pass_ctx
-def outbox(c: Context, as_json: bool) -> None:
-    """List outgoing mail and its delivery state."""
+@click.pass_context
+def outbox(ctx: click.Context, as_json: bool) -> None:
+    """List outgoing mail and its delivery state (or: outbox resolve ID)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    c = ctx.find_object(Context)
+    assert c is not None
     rows = c.store.query(
         "SELECT id, kind, message_id, rcpts, state, attempts, last_error, created_at, sent_at "
         "FROM outbox ORDER BY id DESC LIMIT 100"
@@ -316,3 +322,21 @@ def outbox(c: Context, as_json: bool) -> None:
     for r in rows:
         click.echo(f"#{r['id']:<5} {r['kind']:<7} {r['state']:<8} {r['rcpts']} "
                    f"{r['last_error'] or ''}")
+
+
+@outbox.command()
+@click.argument("outbox_id", type=int)
+@click.option("--sent", "verdict", flag_value="sent", help="it did arrive: mark it sent")
+@click.option("--resend", "verdict", flag_value="resend", help="it did not arrive: send again")
+@pass_ctx
+def resolve(c: Context, outbox_id: int, verdict: str | None) -> None:
+    """Settle a message whose delivery is unknown (or failed) after checking with the recipient."""
+    from .send import Outbox, open_transport
+
+    if verdict is None:
+        raise click.UsageError("say --sent or --resend")
+    box = Outbox(c.store, open_transport(c.cfg.smtp, None), None)
+    box.resolve(outbox_id, delivered=verdict == "sent")
+    click.echo(f"outbox {outbox_id}: {'marked sent' if verdict == 'sent' else 'queued again'}")
+    if verdict == "resend":
+        _deliver(c)

@@ -77,8 +77,10 @@ def address(addr: str, name: str = "") -> Address:
     """An Address, with the display name checked and encoded by the email package (REPLY-8)."""
     safe_header(name, "display name")
     safe_header(addr, "address")
-    username, _, domain = addr.partition("@")
-    return Address(display_name=name, username=username, domain=domain)
+    try:  # addr_spec keeps a quoted local part ("a b"@x) quoted exactly once
+        return Address(display_name=name, addr_spec=addr)
+    except (ValueError, IndexError) as e:
+        raise UnsafeHeader(f"not a usable address: {addr!r} ({e})") from None
 
 
 def build_message(

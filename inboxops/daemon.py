@@ -59,6 +59,7 @@ class Daemon:
         self.stop_event = threading.Event()
         self.wake = asyncio.Event()
         self.stopping = asyncio.Event()
+        self.exit_code = 0
 
     # one pass ---------------------------------------------------------------------------------
 
@@ -143,6 +144,13 @@ class Daemon:
                     await self.work()
                 except InboxopsError as e:
                     log.error("%s", e)
+                except Exception:  # a bug in one pass must not end the service; log and go on
+                    log.exception("unexpected error in the work loop")
+                if thread is not None and not thread.is_alive() and not self.stopping.is_set():
+                    # Intake is dead: exit non-zero so systemd restarts us (SYSD-3).
+                    log.error("the IMAP watcher stopped unexpectedly; exiting for a restart")
+                    self.exit_code = 1
+                    break
                 if watchdog:
                     sd_notify("WATCHDOG=1")
                 self.wake.clear()

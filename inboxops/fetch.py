@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 KEYWORDS = {"inquiry": "$Inquiry", "complaint": "$Complaint", "meeting": "$Meeting",
             "other": "$Other"}
+MAX_BATCH_BYTES = 32 * 1024 * 1024
 NETWORK_ERRORS = (IMAPClientError, OSError, ssl.SSLError, EOFError)
 
 
@@ -197,9 +198,8 @@ class ImapSource:
         # IMAP-2: "n:*" always matches the highest UID, so filter uid > last_uid ourselves.
         uids = sorted(u for u in client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid)
         count = 0
-        for start in range(0, len(uids), self.cfg.batch_size):
-            batch = uids[start:start + self.cfg.batch_size]
-            fetched = client.fetch(batch, ["BODY.PEEK[]", "RFC822.SIZE"])
+        for batch in self._batches(client, uids):
+            fetched = client.fetch(batch, ["BODY.PEEK[]"])
             with store.tx():  # the batch and the new last UID commit together
                 for uid in batch:
                     data = fetched.get(uid)
@@ -217,6 +217,24 @@ class ImapSource:
         if not uids:
             store.set_mailbox_state(self.name, self.folder, uidvalidity, last_uid)
         return count
+
+    def _batches(self, client: IMAPClient, uids: list[int]) -> Iterator[list[int]]:
+        """UIDs in batches of at most batch_size messages and MAX_BATCH_BYTES (IMAP-6: sizes
+        first, so a backlog of big attachments never sits in memory at once)."""
+        for start in range(0, len(uids), self.cfg.batch_size):
+            chunk = uids[start:start + self.cfg.batch_size]
+            sizes = client.fetch(chunk, ["RFC822.SIZE"])
+            batch: list[int] = []
+            total = 0
+            for uid in chunk:
+                size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
+                if batch and total + size > MAX_BATCH_BYTES:
+                    yield batch
+                    batch, total = [], 0
+                batch.append(uid)
+                total += size
+            if batch:
+                yield batch
 
     def _select(self, client: IMAPClient, readonly: bool) -> tuple[dict[bytes, Any], int]:
         """SELECT (or EXAMINE) the watched folder; return its info and UIDVALIDITY."""
@@ -265,6 +283,11 @@ class ImapSource:
                 log.warning("IMAP connection problem: %s; retrying in %.0fs", e, wait)
                 stop.wait(wait)
                 delay = min(300.0, delay * 2)
+            except Exception:  # e.g. "database is locked": keep intake alive, with backoff
+                wait = min(300.0, delay) * random.uniform(0.8, 1.2)
+                log.exception("IMAP intake failed; retrying in %.0fs", wait)
+                stop.wait(wait)
+                delay = min(300.0, delay * 2)
             finally:
                 if client is not None:
                     with contextlib.suppress(*NETWORK_ERRORS):
@@ -301,24 +324,40 @@ class ImapSource:
         with self.session() as client:
             info, validity = self._select(client, readonly=False)
             keywords_ok = b"\\*" in info.get(b"PERMANENTFLAGS", ())
-            can_move = b"MOVE" in client.capabilities()
+            caps = client.capabilities()
+            # IMAP-8: MOVE, else COPY + \Deleted + UID EXPUNGE of that UID (UIDPLUS); never a
+            # bare EXPUNGE, which would also remove other clients' \Deleted mail.
+            can_move = b"MOVE" in caps or b"UIDPLUS" in caps
             for row in rows:
-                if row["uidvalidity"] != validity:
-                    done.append(row["id"])  # the folder was rebuilt; that UID means nothing now
-                    continue
-                uid = row["uid"]
-                if self.cfg.sort == "keyword" and keywords_ok:
-                    client.add_flags([uid], [KEYWORDS[row["category"]]], silent=True)
-                elif self.cfg.sort == "folder" or not keywords_ok:
-                    target = self._folder(client, row["category"])
-                    if can_move:
-                        client.move([uid], target)
-                    else:  # IMAP-8: COPY + \Deleted + UID EXPUNGE of this UID only
-                        client.copy([uid], target)
-                        client.add_flags([uid], [b"\\Deleted"], silent=True)
-                        client.uid_expunge([uid])
+                try:
+                    self._sort_one(client, row, validity, keywords_ok, can_move, b"MOVE" in caps)
+                except NETWORK_ERRORS as e:
+                    log.warning("sorting message %s failed: %s", row["id"], e)
+                    break
                 done.append(row["id"])
         return done
+
+    def _sort_one(
+        self, client: IMAPClient, row: dict[str, Any], validity: int, keywords_ok: bool,
+        can_move: bool, has_move: bool,
+    ) -> None:
+        if row["uidvalidity"] != validity:
+            return  # the folder was rebuilt; that UID means nothing now
+        uid = row["uid"]
+        want_folder = self.cfg.sort == "folder" or not keywords_ok
+        if want_folder and can_move:
+            target = self._folder(client, row["category"])
+            if has_move:
+                client.move([uid], target)
+            else:
+                client.copy([uid], target)
+                client.add_flags([uid], [b"\\Deleted"], silent=True)
+                client.uid_expunge([uid])
+        elif keywords_ok:
+            client.add_flags([uid], [KEYWORDS[row["category"]]], silent=True)
+        else:
+            log.info("message %s: server keeps neither keywords nor moves; category in the "
+                     "database only", row["id"])
 
     def _sent_folder(self, client: IMAPClient) -> str | None:
         return self.cfg.sent_folder or client.find_special_folder(SENT)

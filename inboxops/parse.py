@@ -14,6 +14,7 @@ parser is quadratic, gh-136063). Everything after that is one capped walk over t
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass, field
@@ -667,7 +668,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
         defects.extend(f"message: {_describe(d)}" for d in msg.defects)
 
     new_text = strip_quoted(text_body)
-    return ParsedMessage(
+    parsed = ParsedMessage(
         message_id=_first_id(headers, "message-id"),
         from_addr=from_addr,
         from_name=from_name,
@@ -688,3 +689,27 @@ def parse_message(raw: bytes) -> ParsedMessage:
         calendar=calendar,
         defects=_finish_defects(defects),
     )
+    return _scrubbed(parsed)
+
+
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _scrub(value: str) -> str:
+    return _LONE_SURROGATE.sub("\ufffd", value)
+
+
+def _scrubbed(parsed: ParsedMessage) -> ParsedMessage:
+    """No lone surrogate (an undecodable byte) leaves the parser: SQLite, JSON and the SMTP
+    encoder all refuse them, and one such name once stopped the whole queue."""
+    bad = _LONE_SURROGATE.search
+    changes: dict[str, object] = {}
+    for item in dataclasses.fields(parsed):
+        value = getattr(parsed, item.name)
+        if isinstance(value, str) and bad(value):
+            changes[item.name] = _scrub(value)
+        elif isinstance(value, list) and any(isinstance(v, str) and bad(v) for v in value):
+            changes[item.name] = [_scrub(v) if isinstance(v, str) else v for v in value]
+    if any(bad(v) for vs in parsed.headers.values() for v in vs):
+        changes["headers"] = {k: [_scrub(v) for v in vs] for k, vs in parsed.headers.items()}
+    return dataclasses.replace(parsed, **changes) if changes else parsed  # type: ignore[arg-type]

@@ -61,15 +61,24 @@ class Pipeline:
         return len(rows)
 
     def process_one(self, pk: int, raw: bytes) -> None:
-        """Parse, classify and draft one message; never raises for bad mail."""
+        """Parse, classify and draft one message; never raises: what fails is quarantined."""
         try:
             parsed = parse_message(raw)
         except Exception as e:  # noqa: BLE001 - any failure quarantines the message, never the loop
-            log.warning("message %s quarantined: %s", pk, e)
-            self.store.transition(
-                "messages", pk, ("received",), "quarantined", detail=str(e), error=str(e)
-            )
+            self._quarantine(pk, f"cannot parse: {e}")
             return
+        try:
+            self._process_parsed(pk, parsed)
+        except Exception as e:  # a bug here must not stop the queue behind it
+            log.exception("message %s: processing failed", pk)
+            self._quarantine(pk, f"processing failed: {type(e).__name__}: {e}")
+
+    def _quarantine(self, pk: int, reason: str) -> None:
+        log.warning("message %s quarantined: %s", pk, reason)
+        self.store.transition("messages", pk, ("received",), "quarantined", detail=reason,
+                              error=reason)
+
+    def _process_parsed(self, pk: int, parsed: ParsedMessage) -> None:
         decision = self.chain.classify(parsed)
         robot = automation_signals(parsed, self.own_addresses)
         suppress = robot + courtesy_signals(parsed)
@@ -80,6 +89,9 @@ class Pipeline:
                 decision.category, decision.confidence,
                 [*decision.reasons, "below min_confidence: left for the assistant to sort"],
             )
+        elif parsed.calendar_method:
+            # iTIP business (ICS-9/10): answers update the meeting; nothing is ever drafted.
+            error = self._calendar(pk, parsed)
         elif responder is not None and not robot:
             try:
                 draft = responder.draft(parsed, decision, self.busy(), self.clock())
@@ -108,6 +120,29 @@ class Pipeline:
             "message %s from %s: %s (%.2f)%s", pk, parsed.from_addr, decision.category,
             decision.confidence, " drafted" if draft else "",
         )
+
+    def _calendar(self, pk: int, parsed: ParsedMessage) -> str | None:
+        """Record an attendee's answer (METHOD:REPLY); anything else goes to the assistant."""
+        info = meetings.parse_calendar(parsed.calendar or b"")
+        if parsed.calendar_method != "REPLY" or info is None:
+            return f"calendar {parsed.calendar_method}: for the assistant to handle"
+        meeting = self.store.one("SELECT * FROM meetings WHERE uid = ?", (info.uid,))
+        if meeting is None:
+            return f"calendar REPLY for unknown meeting {info.uid}"
+        if info.sequence < meeting["sequence"]:
+            return f"calendar REPLY for an older version (SEQUENCE {info.sequence})"
+        attendees = json.loads(meeting["attendees"])
+        answers = [(a, s) for a, s in info.attendees if a == parsed.from_addr and a in attendees]
+        if len(info.attendees) != 1 or not answers:
+            return "calendar REPLY not from the attendee it names: for the assistant"
+        attendee, status = answers[0]
+        attendees[attendee] = status
+        with self.store.tx():
+            self.store.conn.execute("UPDATE meetings SET attendees = ? WHERE id = ?",
+                                    (json.dumps(attendees), meeting["id"]))
+            self.store.event("meeting", meeting["id"], "rsvp", {attendee: status, "message": pk})
+        log.info("meeting %s: %s answered %s", meeting["id"], attendee, status)
+        return None
 
     def busy(self) -> list[tuple[datetime, datetime]]:
         """Meetings already proposed or booked: the slot finder must not clash with them."""

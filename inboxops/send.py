@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import aiosmtplib
 
 from .config import SmtpConfig
-from .errors import SendError
+from .errors import InboxopsError, SendError, StateError
 from .fetch import NETWORK_ERRORS, Source
 from .store import Store, now_iso
 
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
            timedelta(minutes=60))
 MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=10)  # longer than any SMTP transaction may take
 
 
 class Uncertain(Exception):
@@ -96,11 +97,15 @@ class SmtpTransport:
 
     async def _connect(self) -> aiosmtplib.SMTP:
         """Connect and authenticate; any failure here is before the message left."""
+        try:
+            password = self.cfg.password("smtp") if self.cfg.username else None
+        except InboxopsError as e:
+            raise SendError(str(e), permanent=False) from None
         smtp = self._client()
         try:
             await smtp.connect()
-            if self.cfg.username:
-                await smtp.login(self.cfg.username, self.cfg.password("smtp"))
+            if self.cfg.username and password is not None:
+                await smtp.login(self.cfg.username, password)
         except aiosmtplib.SMTPResponseException as e:
             with contextlib.suppress(Exception):
                 smtp.close()
@@ -112,18 +117,38 @@ class SmtpTransport:
         return smtp
 
     async def send(self, row: dict[str, Any]) -> None:
+        """One SMTP transaction. Only a break-off after DATA began is uncertain (SMTP-3)."""
+        rcpts = json.loads(row["rcpts"])
         smtp = await self._connect()
+        in_data = False
         try:
-            errors, _ = await smtp.sendmail(row["mail_from"], json.loads(row["rcpts"]), row["raw"])
-            if errors:  # some recipients refused, others accepted: sent, but say so
-                log.warning("outbox %s: some recipients refused: %s", row["id"], errors)
-        except aiosmtplib.SMTPRecipientsRefused as e:
-            codes = [r.code for r in e.recipients]
-            raise SendError(f"all recipients refused: {e}", permanent=min(codes) >= 500) from None
-        except aiosmtplib.SMTPResponseException as e:
+            options = []
+            if not all(a.isascii() for a in [row["mail_from"], *rcpts]):
+                if not smtp.supports_extension("smtputf8"):
+                    raise SendError("non-ASCII address and the server lacks SMTPUTF8",
+                                    permanent=True)
+                options.append("SMTPUTF8")  # SMTP-5: only when an address needs it
+            await smtp.mail(row["mail_from"], options=options)
+            refused = []
+            for rcpt in rcpts:
+                try:
+                    await smtp.rcpt(rcpt)
+                except aiosmtplib.SMTPRecipientRefused as e:
+                    refused.append(e)
+            if len(refused) == len(rcpts):
+                permanent = min(e.code for e in refused) >= 500
+                raise SendError(f"all recipients refused: {refused[0]}", permanent=permanent)
+            if refused:  # some refused, others accepted: send, but say so
+                log.warning("outbox %s: recipients refused: %s", row["id"], refused)
+            in_data = True
+            await smtp.data(row["raw"])
+        except aiosmtplib.SMTPResponseException as e:  # the server answered: no doubt
             raise SendError(f"SMTP {e.code} {e.message}", permanent=500 <= e.code < 600) from None
         except (aiosmtplib.SMTPException, OSError) as e:
-            raise Uncertain(str(e)) from None
+            if in_data:
+                raise Uncertain(str(e)) from None
+            raise SendError(f"SMTP transaction broke off before DATA: {e}",
+                            permanent=False) from None
         finally:
             with contextlib.suppress(Exception):
                 await smtp.quit()
@@ -152,9 +177,15 @@ class Outbox:
         self.transport = transport
         self.source = source
 
-    async def recover(self) -> None:
-        """Rows left `sending` by a crash: confirm them, else requeue only if provably unsent."""
-        for row in self.store.query("SELECT * FROM outbox WHERE state = 'sending'"):
+    async def recover(self, now: datetime | None = None) -> None:
+        """Rows left `sending` by a crash (their lease ran out): confirm them, else requeue only
+        if provably unsent, else leave them `unknown` for a human."""
+        now = now or datetime.now(UTC)
+        for row in self.store.query(
+            "SELECT * FROM outbox WHERE state = 'sending' AND "
+            "(next_attempt_at IS NULL OR next_attempt_at < ?)",
+            (now.isoformat(timespec="seconds"),),
+        ):
             delivered = await self.transport.delivered(row)
             if delivered:
                 self._mark_sent(row, "confirmed after restart")
@@ -169,6 +200,7 @@ class Outbox:
     async def deliver(self, now: datetime | None = None) -> int:
         """Send every due queued row once; return how many were sent."""
         now = now or datetime.now(UTC)
+        await self.recover(now)
         rows = self.store.query(
             "SELECT * FROM outbox WHERE state = 'queued' AND "
             "(next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id",
@@ -176,8 +208,11 @@ class Outbox:
         )
         sent = 0
         for row in rows:
+            # The lease: a crashed sender's row is recovered once it runs out, never before.
+            lease = now + LEASE
             if not self.store.transition(
-                "outbox", row["id"], ("queued",), "sending", attempts=row["attempts"] + 1
+                "outbox", row["id"], ("queued",), "sending", attempts=row["attempts"] + 1,
+                next_attempt_at=lease.isoformat(timespec="seconds"),
             ):
                 continue  # another sender took it
             try:
@@ -185,10 +220,13 @@ class Outbox:
             except SendError as e:
                 self._failed(row, e, now)
                 continue
-            except Uncertain as e:
-                if await self.transport.delivered(row):
-                    self._mark_sent(row, "confirmed in Sent after an error")
+            except Exception as e:  # noqa: BLE001 - Uncertain, or anything unforeseen mid-send
+                delivered = await self.transport.delivered(row)
+                if delivered:
+                    self._mark_sent(row, "confirmed after an error")
                     sent += 1
+                elif delivered is False:
+                    self._failed(row, SendError(f"{type(e).__name__}: {e}", permanent=False), now)
                 else:
                     self.store.transition("outbox", row["id"], ("sending",), "unknown",
                                           detail=str(e), last_error=str(e))
@@ -215,6 +253,21 @@ class Outbox:
             next_attempt_at=(now + wait).isoformat(timespec="seconds"),
         )
         log.warning("outbox %s: %s; retrying in %s", row["id"], e, wait)
+
+    def resolve(self, pk: int, delivered: bool) -> None:
+        """A human's answer for an `unknown` (or `failed`) row: it arrived, or send it again."""
+        row = self.store.require("outbox", pk)
+        if delivered:
+            if row["state"] != "unknown":
+                raise StateError(f"outbox {pk} is {row['state']}, not unknown")
+            self._mark_sent(row, "confirmed by a human")
+        elif not self.store.transition(
+            "outbox", pk, ("unknown", "failed"), "queued", detail="resend requested by a human",
+            next_attempt_at=None,
+        ):
+            raise StateError(f"outbox {pk} is {row['state']}: only unknown or failed can be resent")
+        elif row["draft_pk"]:
+            self.store.transition("drafts", row["draft_pk"], ("failed",), "approved")
 
     def _mark_sent(self, row: dict[str, Any], note: str | None) -> None:
         with self.store.tx():

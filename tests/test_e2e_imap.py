@@ -13,6 +13,7 @@ from email.policy import default
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from configs import MANAGER, STAFF, imap_config
 from icalendar import Calendar
@@ -72,7 +73,7 @@ def test_inquiry_is_sorted_drafted_approved_sent_threaded_and_filed(
     assert sent["mail_from"] == imap_user.address
     reply = parse(sent["data"])
     assert reply["In-Reply-To"] == parent_id
-    assert reply["References"] == f"<older@client.example> {parent_id}"
+    assert reply["References"].split() == ["<older@client.example>", parent_id]
     assert reply["Subject"] == "Re: Question about order 44127"
     assert "Auto-Submitted" not in reply
     sent_copies = dovecot.fetch_all(imap_user.address, "Sent")
@@ -160,15 +161,38 @@ def test_digest_reaches_the_manager_once_a_day(
     assert queue_digest(Store(cfg.store.path), cfg, now + timedelta(minutes=1)) is None
 
 
-def test_restart_takes_no_message_twice_and_sends_no_reply_twice(
-    tmp_path: Path, imap_user: Any, smtp_sink: Any
+class Crash(BaseException):
+    """Stands in for kill -9: nothing in the code under test catches a BaseException."""
+
+
+def crash(*args: object, **kwargs: object) -> None:
+    raise Crash
+
+
+def expire_leases(db: sqlite3.Connection) -> None:
+    """Let the ten-minute send lease of a crashed process run out."""
+    with db:
+        db.execute("UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00+00:00' "
+                   "WHERE state = 'sending'")
+
+
+def test_restart_takes_no_message_twice(
+    tmp_path: Path, imap_user: Any, smtp_sink: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from inboxops.store import Store
+
     dovecot = imap_user.dovecot
     config = imap_config(tmp_path, imap_user, smtp_sink)
     for i in range(3):
         dovecot.append(imap_user.address, client_mail(
             to=imap_user.address, subject=f"Question {i}", body=f"Do you have item {i} in stock?",
         ))
+    # Killed after recording the messages, before the last UID was saved (the batch and the
+    # UID commit together, so the whole batch is fetched again and must not double).
+    monkeypatch.setattr(Store, "set_mailbox_state", crash)
+    with pytest.raises(Crash):
+        cli(config, "run", "--once")
+    monkeypatch.undo()
     cli(config, "run", "--once")
     dovecot.append(imap_user.address, client_mail(
         to=imap_user.address, subject="Question 3", body="Do you have item 3 in stock?"))
@@ -176,25 +200,59 @@ def test_restart_takes_no_message_twice_and_sends_no_reply_twice(
     cli(config, "run", "--once")
     drafts = pending_drafts(config)
     assert sorted(d["subject"] for d in drafts) == [f"Re: Question {i}" for i in range(4)]
-
     db = sqlite3.connect(tmp_path / "inboxops.db")
     assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 4
 
-    # Killed after the SMTP server accepted the reply but before the state was saved:
-    cli(config, "approve", str(drafts[0]["id"]))
-    assert smtp_sink.wait_for(1)
-    with db:
-        db.execute("UPDATE outbox SET state = 'sending' WHERE draft_pk = ?", (drafts[0]["id"],))
-    # Killed after claiming a reply, before anything reached the server:
-    cli(config, "approve", "--no-send", str(drafts[1]["id"]))
-    with db:
-        db.execute("UPDATE outbox SET state = 'sending' WHERE draft_pk = ?", (drafts[1]["id"],))
 
+def test_restart_sends_no_reply_twice(
+    tmp_path: Path, imap_user: Any, smtp_sink: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inboxops.send import Outbox, SmtpTransport
+
+    dovecot = imap_user.dovecot
+    config = imap_config(tmp_path, imap_user, smtp_sink)
+    for i in range(2):
+        dovecot.append(imap_user.address, client_mail(
+            to=imap_user.address, subject=f"Question {i}", body=f"Do you have item {i} in stock?",
+        ))
+    cli(config, "run", "--once")
+    first, second = pending_drafts(config)
+    db = sqlite3.connect(tmp_path / "inboxops.db")
+
+    # 1. Killed after the SMTP server accepted the reply, before the state was saved.
+    cli(config, "approve", "--no-send", str(first["id"]))
+    monkeypatch.setattr(Outbox, "_mark_sent", crash)
+    with pytest.raises(Crash):
+        cli(config, "run", "--once")
+    monkeypatch.undo()
+    assert len(smtp_sink.messages) == 1
+    cli(config, "run", "--once")  # restarted at once: the lease still holds, nothing is sent
+    expire_leases(db)
+    cli(config, "run", "--once")  # recovered: not provably unsent, so a human decides
+    state = dict(db.execute("SELECT draft_pk, state FROM outbox").fetchall())
+    assert state[first["id"]] == "unknown"
+
+    # 2. Killed after claiming the reply, before anything reached the server.
+    cli(config, "approve", "--no-send", str(second["id"]))
+    monkeypatch.setattr(SmtpTransport, "send", crash)
+    with pytest.raises(Crash):
+        cli(config, "run", "--once")
+    monkeypatch.undo()
+    expire_leases(db)
     cli(config, "run", "--once")
     cli(config, "run", "--once")
+    assert len(smtp_sink.messages) == 1  # neither was sent again on its own
 
-    assert len(smtp_sink.messages) == 1  # neither was sent again
-    states = dict(db.execute("SELECT draft_pk, state FROM outbox").fetchall())
-    assert states[drafts[0]["id"]] == "sent"  # confirmed from the copy in Sent
-    assert states[drafts[1]["id"]] == "unknown"  # a human decides; never resent blindly
-    assert len(dovecot.fetch_all(imap_user.address, "Sent")) == 1
+    # The assistant settles both: the first did arrive, the second is sent now.
+    rows = sorted(json.loads(cli(config, "outbox", "--json")), key=lambda r: r["id"])
+    assert [r["state"] for r in rows] == ["unknown", "unknown"]
+    first_row, second_row = (r["id"] for r in rows)
+    cli(config, "outbox", "resolve", str(first_row), "--sent")
+    cli(config, "outbox", "resolve", str(second_row), "--resend")
+    cli(config, "run", "--once")
+    assert smtp_sink.wait_for(2)
+    assert len(smtp_sink.messages) == 2
+    assert {tuple(m["rcpt_tos"]) for m in smtp_sink.messages} == {("ana@client.example",)}
+    assert smtp_sink.messages[0]["data"] != smtp_sink.messages[1]["data"]
+    assert len(dovecot.fetch_all(imap_user.address, "Sent")) == 2
+    assert pending_drafts(config) == []

@@ -57,6 +57,10 @@ def automation_signals(msg: ParsedMessage, own_addresses: set[str] | frozenset[s
         found.append(f"robot sender {msg.from_addr}")
     if msg.from_addr in own_addresses:
         found.append(f"sent by ourselves ({msg.from_addr})")
+    elif msg.message_id and msg.message_id[:-1].rpartition("@")[2].lower() in {
+        a.partition("@")[2] for a in own_addresses
+    }:
+        found.append(f"Message-ID from our own domain ({msg.message_id})")
     return found
 
 
