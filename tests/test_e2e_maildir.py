@@ -16,6 +16,7 @@ from email.policy import default
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from configs import maildir_config
 from mailfactory import client_mail
@@ -62,6 +63,13 @@ UNKNOWN_CHARSET = (
     b"Message-ID: <charset@client.example>\r\n"
     b"Content-Type: text/plain; charset=x-made-up\r\n\r\n"
     b"Buna ziua, cat costa serviciul de intretinere? Multumesc\r\n"
+)
+
+# An encoded word whose bytes are not UTF-8, plus raw 8-bit bytes in a header and the body.
+BAD_NAME = (
+    b"From: =?utf-8?q?=C8?= <vasile@client.example>\r\nSubject: Pret pentru 3 bucati\r\n"
+    b"X-Note: \xc8\xff\r\nMessage-ID: <badname@client.example>\r\n\r\n"
+    b"Buna ziua, cat costa? \xc8\xff\r\n"
 )
 
 
@@ -115,6 +123,7 @@ def test_malformed_mail_is_recorded_with_defects_and_the_loop_goes_on(tmp_path: 
     drop(tmp_path / "mail", "1700000003.M1P1.test", UNKNOWN_CHARSET)
     drop(tmp_path / "mail", "1700000004.M1P1.test", b"")
     drop(tmp_path / "mail", "1700000005.M1P1.test", client_mail())
+    drop(tmp_path / "mail", "1700000006.M1P1.test", BAD_NAME)
 
     cli(config, "run", "--once")
 
@@ -123,7 +132,8 @@ def test_malformed_mail_is_recorded_with_defects_and_the_loop_goes_on(tmp_path: 
     db = sqlite3.connect(tmp_path / "inboxops.db")
     rows = {r[0]: r[1:] for r in db.execute(
         "SELECT source_key, state, defects, category, error FROM messages")}
-    assert len(rows) == 4  # nothing dropped
+    assert len(rows) == 5  # nothing dropped
+    assert rows["1700000006.M1P1.test"][0] == "processed"
     broken = rows["1700000002.M1P1.test"]
     assert broken[0] == "processed" and json.loads(broken[1])
     charset = rows["1700000003.M1P1.test"]
@@ -132,6 +142,7 @@ def test_malformed_mail_is_recorded_with_defects_and_the_loop_goes_on(tmp_path: 
     subjects = {d["subject"] for d in json.loads(cli(config, "drafts", "--json"))}
     assert "Re: Question about prices" in subjects
     assert "Re: Intrebare pret" in subjects
+    assert "Re: Pret pentru 3 bucati" in subjects
 
 
 def test_daemon_processes_dropped_mail_and_stops_cleanly(tmp_path: Path) -> None:
@@ -180,3 +191,98 @@ def test_killed_daemon_resumes_without_doubles(tmp_path: Path) -> None:
     cli(config, "run", "--once")
     drafts = json.loads(cli(config, "drafts", "--json"))
     assert sorted(d["subject"] for d in drafts) == [f"Re: Order question {i}" for i in range(8)]
+    assert not (tmp_path / "outbox").exists() or not list((tmp_path / "outbox").glob("*.eml"))
+
+
+class Crash(BaseException):
+    """Stands in for kill -9: nothing in the code under test catches a BaseException."""
+
+
+def test_outbox_directory_send_is_settled_exactly_once_after_crashes(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    import sqlite3
+
+    from inboxops.send import Outbox, OutboxDirTransport
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise Crash
+
+    config = maildir_config(tmp_path)
+    drop(tmp_path / "mail", "1700000020.M1P1.test", client_mail(subject="One"))
+    drop(tmp_path / "mail", "1700000021.M1P1.test", client_mail(subject="Two"))
+    cli(config, "run", "--once")
+    one, two = json.loads(cli(config, "drafts", "--json"))
+    db = sqlite3.connect(tmp_path / "inboxops.db")
+
+    cli(config, "approve", "--no-send", str(one["id"]))
+    monkeypatch.setattr(Outbox, "_mark_sent", crash)  # file written, state not saved
+    with pytest.raises(Crash):
+        cli(config, "run", "--once")
+    cli(config, "approve", "--no-send", str(two["id"]))
+    monkeypatch.setattr(OutboxDirTransport, "send", crash)  # killed before writing
+    with pytest.raises(Crash):
+        cli(config, "run", "--once")
+    monkeypatch.undo()
+    with db:
+        db.execute("UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00+00:00' "
+                   "WHERE state = 'sending'")
+    cli(config, "run", "--once")
+    cli(config, "run", "--once")
+
+    files = sorted((tmp_path / "outbox").glob("*.eml"))
+    assert len(files) == 2  # each reply exactly once: one confirmed, one written on recovery
+    states = [r[0] for r in db.execute("SELECT state FROM outbox ORDER BY id")]
+    assert states == ["sent", "sent"]
+
+
+def test_digest_is_sent_once_a_day_by_the_daemon_even_across_restarts(tmp_path: Path) -> None:
+    from configs import base_sections, write_config
+
+    sections = base_sections(tmp_path)
+    sections["digest"] = {"to": ["manager@example.test"], "time": "00:00", "enabled": True}
+    sections["mailbox"] = {"kind": "maildir", "path": str(tmp_path / "mail"), "sort": "off"}
+    sections["smtp"] = {"kind": "outbox-dir", "path": str(tmp_path / "outbox"),
+                        "from": "Office <office@example.test>"}
+    config = write_config(tmp_path / "config.toml", sections)
+    drop(tmp_path / "mail", "1700000030.M1P1.test", client_mail())
+
+    def digests() -> list[Path]:
+        return [p for p in (tmp_path / "outbox").glob("*-digest-*.eml")]
+
+    for _ in range(2):  # start, let it settle, stop; then again: a restart the same day
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "inboxops", "--config", str(config), "run"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_until(digests)
+            wait_until(lambda: json.loads(cli(config, "drafts", "--json")))
+            time.sleep(1.5)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=20) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    (digest,) = digests()
+    mime = email.message_from_bytes(digest.read_bytes(), policy=default)
+    assert mime["Auto-Submitted"] == "auto-generated"
+    assert mime["To"].addresses[0].addr_spec == "manager@example.test"
+
+
+def test_a_meeting_whose_slot_has_passed_cannot_be_approved(tmp_path: Path) -> None:
+    import sqlite3
+
+    config = maildir_config(tmp_path)
+    drop(tmp_path / "mail", "1700000040.M1P1.test", client_mail(
+        subject="Meeting request", body="Could we schedule a meeting next Tuesday at 3pm?"))
+    cli(config, "run", "--once")
+    (draft,) = json.loads(cli(config, "drafts", "--json"))
+    assert draft["category"] == "meeting"
+    db = sqlite3.connect(tmp_path / "inboxops.db")
+    with db:
+        db.execute("UPDATE meetings SET start = '2020-01-07T15:00:00+02:00'")
+    result = CliRunner().invoke(main, ["--config", str(config), "approve", str(draft["id"])])
+    assert result.exit_code == 1 and "has passed" in result.output
+    assert list((tmp_path / "outbox").glob("*.eml")) == []
