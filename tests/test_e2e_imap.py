@@ -246,6 +246,13 @@ def test_restart_takes_no_message_twice(
     db = sqlite3.connect(tmp_path / "inboxops.db")
     assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 4
 
+    # UIDVALIDITY changes (the server rebuilt its index): UIDs restart, mail must not double.
+    with db:
+        db.execute("UPDATE mailbox_state SET uidvalidity = uidvalidity + 1000")
+    cli(config, "run", "--once")
+    assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 4
+    assert len(pending_drafts(config)) == 4
+
 
 def test_restart_sends_no_reply_twice(
     tmp_path: Path, imap_user: Any, smtp_sink: Any, monkeypatch: pytest.MonkeyPatch
