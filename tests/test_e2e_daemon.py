@@ -6,40 +6,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import stat
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner
 from configs import imap_config, maildir_config
+from helpers import drafts, drop, invoke, running_daemon, stop, wait_until
 from mailfactory import client_mail
-
-from inboxops.cli import main
-
-
-def invoke(config: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    return CliRunner().invoke(main, ["--config", str(config), *args], env=env)
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
-def drafts(config: Path) -> list[dict[str, Any]]:
-    result = invoke(config, "drafts", "--json")
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
 
 
 def test_idle_turns_new_mail_into_a_draft_without_polling(
@@ -48,23 +23,13 @@ def test_idle_turns_new_mail_into_a_draft_without_polling(
     # Polling is set to 10 minutes: only IDLE can bring the message in within the wait below.
     config = imap_config(tmp_path, imap_user, smtp_sink, mailbox={"poll_seconds": 600})
     log_path = tmp_path / "daemon.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "inboxops", "--config", str(config), "run"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-    try:
+    with running_daemon(config, log_path) as proc:
         wait_until(lambda: "with IDLE" in log_path.read_text())
         imap_user.dovecot.append(imap_user.address, client_mail(
             to=imap_user.address, subject="Stock question", body="Do you have blue ones?"))
         found = wait_until(lambda: drafts(config), timeout=10)
         assert found[0]["subject"] == "Re: Stock question"
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        assert stop(proc) == 0
     assert "Traceback" not in log_path.read_text()
 
 
@@ -88,10 +53,7 @@ def test_check_on_the_embedded_default(tmp_path: Path) -> None:
 
 def test_approve_with_edit_sends_the_edited_text(tmp_path: Path) -> None:
     config = maildir_config(tmp_path)
-    mail = tmp_path / "mail"
-    for sub in ("new", "cur", "tmp"):
-        (mail / sub).mkdir(parents=True, exist_ok=True)
-    (mail / "new" / "1700000000.M1P1.test").write_bytes(client_mail())
+    drop(tmp_path / "mail", "1700000000.M1P1.test", client_mail())
     assert invoke(config, "run", "--once").exit_code == 0
     (draft,) = drafts(config)
     editor = tmp_path / "editor.sh"
@@ -154,12 +116,7 @@ def test_daemon_reconnects_after_the_server_drops_it(
 ) -> None:
     config = imap_config(tmp_path, imap_user, smtp_sink, mailbox={"poll_seconds": 600})
     log_path = tmp_path / "daemon.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "inboxops", "--config", str(config), "run"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-    try:
+    with running_daemon(config, log_path) as proc:
         wait_until(lambda: "with IDLE" in log_path.read_text())
         kicked = subprocess.run(
             ["doveadm", "-c", str(imap_user.dovecot.conf_path), "kick", imap_user.address],
@@ -172,9 +129,4 @@ def test_daemon_reconnects_after_the_server_drops_it(
         found = wait_until(lambda: drafts(config), timeout=15)
         assert found[0]["subject"] == "Re: After the drop"
         assert log_path.read_text().count("with IDLE") >= 2
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        assert stop(proc) == 0

@@ -14,22 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from configs import MANAGER, STAFF, imap_config
+from helpers import Crash, cli, crash, drafts
 from icalendar import Calendar
 from mailfactory import client_mail
-
-from inboxops.cli import main
-
-
-def cli(config: Path, *args: str) -> str:
-    result = CliRunner().invoke(main, ["--config", str(config), *args], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def pending_drafts(config: Path) -> list[dict[str, Any]]:
-    return json.loads(cli(config, "drafts", "--json"))
 
 
 def parse(raw: bytes) -> EmailMessage:
@@ -51,9 +39,9 @@ def test_inquiry_is_sorted_drafted_approved_sent_threaded_and_filed(
 
     cli(config, "run", "--once")
 
-    drafts = pending_drafts(config)
-    assert len(drafts) == 1
-    draft = drafts[0]
+    pending = drafts(config)
+    assert len(pending) == 1
+    draft = pending[0]
     assert draft["category"] == "inquiry" and draft["language"] == "en"
     assert draft["message_id"] == parent_id
     assert draft["to"] == "ana@client.example"
@@ -81,7 +69,7 @@ def test_inquiry_is_sorted_drafted_approved_sent_threaded_and_filed(
     assert sent_copies[0][2].replace(b"\r\n", b"\n") == sent["data"].replace(b"\r\n", b"\n")
     (_, flags, _), = dovecot.fetch_all(imap_user.address, "INBOX")
     assert "\\Answered" in flags and "\\Seen" not in flags
-    assert pending_drafts(config) == []
+    assert drafts(config) == []
 
 
 def test_romanian_meeting_request_becomes_invitation_to_client_and_staff(
@@ -99,7 +87,7 @@ def test_romanian_meeting_request_becomes_invitation_to_client_and_staff(
 
     cli(config, "run", "--once")
 
-    (draft,) = pending_drafts(config)
+    (draft,) = drafts(config)
     assert draft["category"] == "meeting" and draft["language"] == "ro"
     assert "Bună ziua, Ștefan Țărănescu" in draft["body"]
     assert "marți" in draft["body"] and "ora 14:00" in draft["body"]
@@ -140,7 +128,7 @@ def test_romanian_meeting_request_becomes_invitation_to_client_and_staff(
     cli(config, "run", "--once")
     (meeting,) = json.loads(cli(config, "meetings", "--json"))
     assert meeting["attendees"] == {"stefan@client.example": "ACCEPTED", STAFF: "NEEDS-ACTION"}
-    assert pending_drafts(config) == []  # answers are never answered
+    assert drafts(config) == []  # answers are never answered
     assert len(smtp_sink.messages) == 2
 
 
@@ -204,14 +192,6 @@ def test_digest_reaches_the_manager_once_a_day(
     assert queue_digest(Store(cfg.store.path), cfg, now + timedelta(minutes=1)) is None
 
 
-class Crash(BaseException):
-    """Stands in for kill -9: nothing in the code under test catches a BaseException."""
-
-
-def crash(*args: object, **kwargs: object) -> None:
-    raise Crash
-
-
 def expire_leases(db: sqlite3.Connection) -> None:
     """Let the ten-minute send lease of a crashed process run out."""
     with db:
@@ -241,8 +221,8 @@ def test_restart_takes_no_message_twice(
         to=imap_user.address, subject="Question 3", body="Do you have item 3 in stock?"))
     cli(config, "run", "--once")
     cli(config, "run", "--once")
-    drafts = pending_drafts(config)
-    assert sorted(d["subject"] for d in drafts) == [f"Re: Question {i}" for i in range(4)]
+    pending = drafts(config)
+    assert sorted(d["subject"] for d in pending) == [f"Re: Question {i}" for i in range(4)]
     db = sqlite3.connect(tmp_path / "inboxops.db")
     assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 4
 
@@ -251,7 +231,7 @@ def test_restart_takes_no_message_twice(
         db.execute("UPDATE mailbox_state SET uidvalidity = uidvalidity + 1000")
     cli(config, "run", "--once")
     assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 4
-    assert len(pending_drafts(config)) == 4
+    assert len(drafts(config)) == 4
 
 
 def test_restart_sends_no_reply_twice(
@@ -266,7 +246,7 @@ def test_restart_sends_no_reply_twice(
             to=imap_user.address, subject=f"Question {i}", body=f"Do you have item {i} in stock?",
         ))
     cli(config, "run", "--once")
-    first, second = pending_drafts(config)
+    first, second = drafts(config)
     db = sqlite3.connect(tmp_path / "inboxops.db")
 
     # 1. Killed after the SMTP server accepted the reply, before the state was saved.
@@ -305,4 +285,4 @@ def test_restart_sends_no_reply_twice(
     assert {tuple(m["rcpt_tos"]) for m in smtp_sink.messages} == {("ana@client.example",)}
     assert smtp_sink.messages[0]["data"] != smtp_sink.messages[1]["data"]
     assert len(dovecot.fetch_all(imap_user.address, "Sent")) == 2
-    assert pending_drafts(config) == []
+    assert drafts(config) == []

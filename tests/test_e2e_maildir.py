@@ -6,12 +6,8 @@ from __future__ import annotations
 
 import email
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable
 from email.policy import default
 from pathlib import Path
 from typing import Any
@@ -19,37 +15,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from configs import maildir_config
+from helpers import Crash, cli, crash, drafts, drop, running_daemon, stop, wait_until
 from mailfactory import client_mail
 
 from inboxops.cli import main
-
-
-def cli(config: Path, *args: str) -> str:
-    result = CliRunner().invoke(main, ["--config", str(config), *args], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def drop(maildir: Path, name: str, raw: bytes) -> Path:
-    """Deliver like an MDA: write in tmp/, rename into new/."""
-    for sub in ("tmp", "new", "cur"):
-        (maildir / sub).mkdir(parents=True, exist_ok=True)
-    tmp = maildir / "tmp" / name
-    tmp.write_bytes(raw)
-    target = maildir / "new" / name
-    os.rename(tmp, target)
-    return target
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
-
 
 BROKEN_MIME = (
     b"From: Broken Sender <broken@client.example>\r\n"
@@ -147,24 +116,12 @@ def test_malformed_mail_is_recorded_with_defects_and_the_loop_goes_on(tmp_path: 
 
 def test_daemon_processes_dropped_mail_and_stops_cleanly(tmp_path: Path) -> None:
     config = maildir_config(tmp_path)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    log = (tmp_path / "daemon.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "inboxops", "--config", str(config), "run"],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
-    )
-    try:
+    with running_daemon(config, tmp_path / "daemon.log") as proc:
         wait_until(lambda: "inboxops ready" in (tmp_path / "daemon.log").read_text())
         drop(tmp_path / "mail", "1700000010.M1P1.test", client_mail(subject="Price list"))
-        drafts = wait_until(lambda: json.loads(cli(config, "drafts", "--json")))
-        assert drafts[0]["subject"] == "Re: Price list"
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        log.close()
+        found = wait_until(lambda: drafts(config))
+        assert found[0]["subject"] == "Re: Price list"
+        assert stop(proc) == 0
     assert "stopping" in (tmp_path / "daemon.log").read_text()
 
 
@@ -173,29 +130,17 @@ def test_killed_daemon_resumes_without_doubles(tmp_path: Path) -> None:
     for i in range(5):
         drop(tmp_path / "mail", f"17000001{i:02d}.M1P1.test",
              client_mail(subject=f"Order question {i}", body=f"Is item {i} in stock?"))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "inboxops", "--config", str(config), "run"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until(lambda: json.loads(cli(config, "drafts", "--json")))
+    with running_daemon(config) as proc:
+        wait_until(lambda: drafts(config))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     for i in range(5, 8):
         drop(tmp_path / "mail", f"17000001{i:02d}.M1P1.test",
              client_mail(subject=f"Order question {i}", body=f"Is item {i} in stock?"))
     cli(config, "run", "--once")
-    drafts = json.loads(cli(config, "drafts", "--json"))
-    assert sorted(d["subject"] for d in drafts) == [f"Re: Order question {i}" for i in range(8)]
+    pending = drafts(config)
+    assert sorted(d["subject"] for d in pending) == [f"Re: Order question {i}" for i in range(8)]
     assert not (tmp_path / "outbox").exists() or not list((tmp_path / "outbox").glob("*.eml"))
-
-
-class Crash(BaseException):
-    """Stands in for kill -9: nothing in the code under test catches a BaseException."""
 
 
 def test_outbox_directory_send_is_settled_exactly_once_after_crashes(
@@ -204,9 +149,6 @@ def test_outbox_directory_send_is_settled_exactly_once_after_crashes(
     import sqlite3
 
     from inboxops.send import Outbox, OutboxDirTransport
-
-    def crash(*args: object, **kwargs: object) -> None:
-        raise Crash
 
     config = maildir_config(tmp_path)
     drop(tmp_path / "mail", "1700000020.M1P1.test", client_mail(subject="One"))
@@ -251,20 +193,11 @@ def test_digest_is_sent_once_a_day_by_the_daemon_even_across_restarts(tmp_path: 
         return [p for p in (tmp_path / "outbox").glob("*-digest-*.eml")]
 
     for _ in range(2):  # start, let it settle, stop; then again: a restart the same day
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "inboxops", "--config", str(config), "run"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        try:
+        with running_daemon(config) as proc:
             wait_until(digests)
-            wait_until(lambda: json.loads(cli(config, "drafts", "--json")))
+            wait_until(lambda: drafts(config))
             time.sleep(1.5)
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=20) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            assert stop(proc) == 0
     (digest,) = digests()
     mime = email.message_from_bytes(digest.read_bytes(), policy=default)
     assert mime["Auto-Submitted"] == "auto-generated"

@@ -1,0 +1,87 @@
+"""What the end-to-end tests share: driving the CLI and the daemon as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from inboxops.cli import main
+
+
+class Crash(BaseException):
+    """Stands in for kill -9: nothing in the code under test catches a BaseException."""
+
+
+def crash(*args: object, **kwargs: object) -> None:
+    raise Crash
+
+
+def invoke(config: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    """Run one CLI command in-process; the result carries exit code and output."""
+    return CliRunner().invoke(main, ["--config", str(config), *args], env=env)
+
+
+def cli(config: Path, *args: str) -> str:
+    """Run one CLI command that must succeed; exceptions (and Crash) propagate."""
+    result = CliRunner().invoke(main, ["--config", str(config), *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def drafts(config: Path) -> list[dict[str, Any]]:
+    return json.loads(cli(config, "drafts", "--json"))
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def drop(maildir: Path, name: str, raw: bytes) -> Path:
+    """Deliver into a Maildir like an MDA: write in tmp/, rename into new/."""
+    for sub in ("tmp", "new", "cur"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+    tmp = maildir / "tmp" / name
+    tmp.write_bytes(raw)
+    target = maildir / "new" / name
+    os.rename(tmp, target)
+    return target
+
+
+@contextmanager
+def running_daemon(config: Path, log_path: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """`inboxops run` as a separate process; killed at the end if the test did not stop it."""
+    log = log_path.open("w") if log_path else subprocess.DEVNULL
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inboxops", "--config", str(config), "run"],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if log_path:
+            log.close()  # type: ignore[union-attr]
+
+
+def stop(proc: subprocess.Popen[bytes]) -> int:
+    """SIGTERM, as systemd stops the service; the exit status."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout=20)
