@@ -21,6 +21,7 @@ from .approve import pending
 from .approve import reject as reject_draft
 from .config import ENV_VAR, Config, load
 from .errors import InboxopsError
+from .models import CATEGORIES
 from .store import Store
 
 
@@ -263,14 +264,10 @@ def classify(c: Context, path: Path, as_json: bool) -> None:
     from .parse import parse_message
     from .pipeline import build_chain
 
-    try:
-        cfg = c.cfg
-    except InboxopsError:
-        from .config import default
-
-        cfg = default()
+    cfg = _config_or_default(c)
     parsed = parse_message(path.read_bytes())
-    decision = build_chain(cfg).classify(parsed)
+    store = Store(cfg.store.path) if cfg.store.path.exists() else None  # learned corrections
+    decision = build_chain(cfg, store).classify(parsed)
     if as_json:
         click.echo(json.dumps({"category": decision.category, "confidence": decision.confidence,
                                "reasons": decision.reasons, "language": parsed.language,
@@ -282,6 +279,77 @@ def classify(c: Context, path: Path, as_json: bool) -> None:
         click.echo(f"  - {reason}")
     for defect in parsed.defects:
         click.echo(f"  ! {defect}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--category", type=click.Choice(CATEGORIES), help="only this category")
+@click.option("--limit", type=int, default=50, show_default=True)
+@pass_ctx
+def messages(c: Context, as_json: bool, category: str | None, limit: int) -> None:
+    """List recent messages with their category, confidence and state."""
+    rows = c.store.query(
+        "SELECT id, received_at, from_addr, subject, language, category, confidence, state,"
+        " error FROM messages WHERE (? IS NULL OR category = ?) ORDER BY id DESC LIMIT ?",
+        (category, category, limit),
+    )
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        sure = f"{r['confidence']:.2f}" if r["confidence"] is not None else "-"
+        click.echo(f"#{r['id']:<5} {r['category'] or r['state']:<9} {sure:>4} "
+                   f"{r['from_addr'] or '?':<30} {r['subject'] or ''}")
+
+
+@main.command()
+@click.argument("message_id", type=int)
+@click.argument("category", type=click.Choice(CATEGORIES))
+@pass_ctx
+def reclassify(c: Context, message_id: int, category: str) -> None:
+    """Correct a message's category; the classifier learns from it at once."""
+    from .corrections import reclassify as correct
+    from .pipeline import Pipeline
+
+    if not correct(c.store, message_id, category):
+        click.echo(f"message {message_id} is already {category}")
+        return
+    click.echo(f"message {message_id} is now {category}; learned from the correction")
+    draft = Pipeline(c.cfg, c.store).redraft(message_id)
+    if draft:
+        click.echo(f"new draft #{draft} waits for approval")
+
+
+@main.command(name="eval")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="one JSON object")
+@click.option("--learn-from", "learn_from", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="feed these labelled items as corrections first")
+@pass_ctx
+def evaluate(c: Context, path: Path, as_json: bool, learn_from: Path | None) -> None:
+    """Measure sorting on labelled JSONL: precision, recall, F1, macro-F1, confusion."""
+    from .corrections import record
+    from .evaluate import format_report, parsed_items, read_items, scores
+    from .pipeline import build_chain
+
+    cfg = _config_or_default(c)
+    store = Store(":memory:")  # corrections for this run only; the real store is untouched
+    if learn_from:
+        for item, parsed in parsed_items(read_items(learn_from)):
+            record(store, item.label, parsed.subject, parsed.text, origin="eval")
+    chain = build_chain(cfg, store)
+    result = scores((item.label, chain.classify(parsed).category)
+                    for item, parsed in parsed_items(read_items(path)))
+    click.echo(json.dumps(result) if as_json else format_report(result))
+
+
+def _config_or_default(c: Context) -> Config:
+    """Commands that only read files work without a config (the embedded defaults)."""
+    if c.config_path is None and not Path("config.toml").exists():
+        from .config import default
+
+        return default()
+    return c.cfg
 
 
 @main.command()

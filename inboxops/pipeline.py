@@ -27,10 +27,12 @@ from .store import Store, now_iso
 log = logging.getLogger(__name__)
 
 
-def build_chain(cfg: Config) -> Chain:
-    """The classifier chain config names, with shared knowledge (our own addresses)."""
+def build_chain(cfg: Config, store: Store | None = None) -> Chain:
+    """The classifier chain config names, with shared knowledge (our own addresses, and the
+    store where the assistant's corrections are kept)."""
     shared: dict[str, dict[str, Any]] = {
-        "signals": {"own_addresses": frozenset(cfg.own_addresses)}
+        "signals": {"own_addresses": frozenset(cfg.own_addresses)},
+        "learned": {"store": store},
     }
     return Chain.from_names(cfg.classify.chain, shared=shared)
 
@@ -44,7 +46,7 @@ class Pipeline:
         self.cfg = cfg
         self.store = store
         self.clock = clock
-        self.chain = build_chain(cfg)
+        self.chain = build_chain(cfg, store)
         self.own_addresses = frozenset(cfg.own_addresses)
         renderer = Renderer(cfg.replies.templates)
         self.responders: dict[str, Responder] = {
@@ -93,14 +95,7 @@ class Pipeline:
             # iTIP business (ICS-9/10): answers update the meeting; nothing is ever drafted.
             error = self._calendar(pk, parsed)
         elif responder is not None and not robot:
-            try:
-                draft = responder.draft(parsed, decision, self.busy(), self.clock())
-            except InboxopsError as e:
-                error = f"no draft: {e}"
-                log.warning("message %s: %s", pk, error)
-            except Exception as e:  # a bug in one responder must not stop the queue
-                error = f"no draft: internal error {type(e).__name__}: {e}"
-                log.exception("message %s: drafting failed", pk)
+            draft, error = self._draft(pk, responder, parsed, decision)
         try:
             with self.store.tx():
                 if draft and draft.meeting:
@@ -120,6 +115,35 @@ class Pipeline:
             "message %s from %s: %s (%.2f)%s", pk, parsed.from_addr, decision.category,
             decision.confidence, " drafted" if draft else "",
         )
+
+    def _draft(
+        self, pk: int, responder: Responder, parsed: ParsedMessage, decision: Classification
+    ) -> tuple[Draft | None, str | None]:
+        """Render a draft; a failure is a note on the message, never an exception."""
+        try:
+            return responder.draft(parsed, decision, self.busy(), self.clock()), None
+        except InboxopsError as e:
+            error = f"no draft: {e}"
+            log.warning("message %s: %s", pk, error)
+        except Exception as e:  # a bug in one responder must not stop the queue
+            error = f"no draft: internal error {type(e).__name__}: {e}"
+            log.exception("message %s: drafting failed", pk)
+        return None, error
+
+    def redraft(self, pk: int) -> int | None:
+        """Draft again for a message whose category the assistant corrected; the new draft id."""
+        row = self.store.require("messages", pk)
+        parsed = parse_message(row["raw"])
+        decision = Classification(row["category"], 1.0, ["corrected by the assistant"])
+        responder = self.responders.get(decision.category)
+        if responder is None or automation_signals(parsed, self.own_addresses):
+            return None
+        draft, error = self._draft(pk, responder, parsed, decision)
+        if draft is None:
+            raise InboxopsError(error or "no draft")
+        with self.store.tx():
+            meeting = self._insert_meeting(pk, draft) if draft.meeting else None
+            return self._insert_draft(pk, decision, parsed, draft, meeting)
 
     def _calendar(self, pk: int, parsed: ParsedMessage) -> str | None:
         """Record an attendee's answer (METHOD:REPLY); anything else goes to the assistant."""
@@ -178,7 +202,7 @@ class Pipeline:
     def _insert_draft(
         self, pk: int, decision: Classification, parsed: ParsedMessage, draft: Draft,
         meeting_pk: int | None,
-    ) -> None:
+    ) -> int:
         cur = self.store.conn.execute(
             "INSERT INTO drafts (message_pk, category, language, to_addr, to_name, to_reason,"
             " subject, body_text, body_html, meeting_pk, state, created_at)"
@@ -188,7 +212,10 @@ class Pipeline:
                 draft.to_reason, draft.subject, draft.text, draft.html, meeting_pk, now_iso(),
             ),
         )
-        self.store.event("draft", cur.lastrowid, "pending", {"message": pk})
+        draft_pk = cur.lastrowid
+        assert draft_pk is not None
+        self.store.event("draft", draft_pk, "pending", {"message": pk})
+        return draft_pk
 
 
 class _AlreadyTaken(Exception):

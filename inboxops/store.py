@@ -55,7 +55,7 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         );
         CREATE TABLE drafts (
             id INTEGER PRIMARY KEY,
-            message_pk INTEGER NOT NULL UNIQUE REFERENCES messages(id),
+            message_pk INTEGER NOT NULL REFERENCES messages(id),  -- a new one after a correction
             category TEXT NOT NULL, language TEXT NOT NULL,
             to_addr TEXT NOT NULL, to_name TEXT NOT NULL, to_reason TEXT NOT NULL,
             subject TEXT NOT NULL, body_text TEXT NOT NULL, body_html TEXT,
@@ -64,6 +64,7 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
             created_at TEXT NOT NULL, decided_at TEXT, decided_by TEXT
         );
         CREATE INDEX drafts_state ON drafts(state);
+        CREATE INDEX drafts_message ON drafts(message_pk);
         CREATE TABLE outbox (
             id INTEGER PRIMARY KEY,
             draft_pk INTEGER REFERENCES drafts(id),
@@ -79,7 +80,7 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         CREATE INDEX outbox_state ON outbox(state);
         CREATE TABLE meetings (
             id INTEGER PRIMARY KEY,
-            message_pk INTEGER NOT NULL UNIQUE REFERENCES messages(id),
+            message_pk INTEGER NOT NULL REFERENCES messages(id),
             uid TEXT NOT NULL UNIQUE, sequence INTEGER NOT NULL DEFAULT 0,
             start TEXT NOT NULL, "end" TEXT NOT NULL, timezone TEXT NOT NULL,
             from_client INTEGER NOT NULL, alternatives TEXT NOT NULL,
@@ -107,9 +108,26 @@ def _m002_hash_index(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX messages_sha256 ON messages(source, folder, sha256)")
 
 
+def _m003_corrections(db: sqlite_utils.Database) -> None:
+    # What the assistant taught us: the words of a message and its right category.
+    db.executescript(
+        """
+        CREATE TABLE corrections (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            message_pk INTEGER REFERENCES messages(id),
+            old_category TEXT, category TEXT NOT NULL,
+            words TEXT NOT NULL,
+            origin TEXT NOT NULL            -- reclassify | folder | eval
+        );
+        """
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_hash_index", _m002_hash_index),
+    ("003_corrections", _m003_corrections),
 ]
 
 

@@ -13,7 +13,7 @@ def test_migrations_apply_once(tmp_path: Path) -> None:
     store.close()
     again = Store(tmp_path / "s.db")
     names = [r["name"] for r in again.query("SELECT name FROM migrations")]
-    assert names == ["001_initial", "002_hash_index"]
+    assert names == ["001_initial", "002_hash_index", "003_corrections"]
     assert again.one("PRAGMA journal_mode")["journal_mode"] == "wal"  # type: ignore[index]
 
 

@@ -3,7 +3,9 @@
 Importing this package registers the built-in classifiers, the same way a plug-in would.
 """
 
-from . import content, signals
+from . import content, learned, signals
 from .base import REGISTRY, Chain, Classifier, Verdict, register
 
-__all__ = ["REGISTRY", "Chain", "Classifier", "Verdict", "content", "register", "signals"]
+__all__ = [
+    "REGISTRY", "Chain", "Classifier", "Verdict", "content", "learned", "register", "signals",
+]

@@ -1,0 +1,118 @@
+"""Learning from the assistant: every correction becomes an example, used at once.
+
+A correction (`inboxops reclassify`, or `eval --learn-from`) stores the message's words and the
+right category in SQLite. A new message that shares enough distinctive words with corrected ones
+(cosine similarity over IDF-weighted word sets) is pulled towards their categories. Nearest
+neighbours rather than a global model: one correction changes only messages like it, and the
+effect is explainable ("like 2 corrected messages"). The classifier reloads new corrections
+before each decision, so a correction made from the CLI reaches the running daemon immediately.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from typing import Any, ClassVar
+
+from ..models import Category, ParsedMessage
+from ..text import fold_diacritics
+from .base import Classifier, Verdict, register
+
+_WORD = re.compile(r"[a-z][a-z0-9]{2,}")
+# Words too common to tell categories apart, in both languages (folded).
+_STOP_WORDS = (
+    "the and for you your are was were this that with have has had not but from they them "
+    "will would can could our out all any been being what when which who whom how why there "
+    "here their then than also just into about very more most some such only other over "
+    "please thanks thank hello dear regards best "
+    "care cum este sunt pentru din sau dar mai fost fie care ale unei unui sau acest aceasta "
+    "acum avem aveti buna ziua multumesc multumim stima salut noi voi lor dvs"
+)
+_STOP = frozenset(_STOP_WORDS.split())
+
+
+def features(subject: str, text: str) -> frozenset[str]:
+    """The distinctive words of a message: folded, no stop words, subject words marked."""
+    words = set(_WORD.findall(fold_diacritics(text[:5000])))
+    words |= {f"s:{w}" for w in _WORD.findall(fold_diacritics(subject))}
+    return frozenset(w for w in words if w.removeprefix("s:") not in _STOP)
+
+
+@register
+class LearnedClassifier(Classifier):
+    """Votes for the categories of the most similar corrected messages."""
+
+    name: ClassVar[str] = "learned"
+    weight: float = 6.0
+    neighbours: int = 5
+    min_similarity: float = 0.12
+    store: Any = None  # the Store, shared by the pipeline (None: nothing learned)
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._examples: list[tuple[frozenset[str], Category]] = []
+        self._index: dict[str, list[int]] = defaultdict(list)
+        self._df: dict[str, int] = defaultdict(int)
+        self._norms: list[float] = []
+        self._last_id = 0
+
+    def learn(self, words: frozenset[str], category: Category) -> None:
+        """Add one example to the in-memory model."""
+        position = len(self._examples)
+        self._examples.append((words, category))
+        for w in words:
+            self._index[w].append(position)
+            self._df[w] += 1
+        self._norms.append(0.0)  # computed lazily: IDF changes as examples arrive
+        self._dirty = True
+
+    def refresh(self) -> None:
+        """Load corrections recorded since the last call (by this or another process)."""
+        if self.store is None:
+            return
+        rows = self.store.conn.execute(
+            "SELECT id, category, words FROM corrections WHERE id > ? ORDER BY id",
+            (self._last_id,),
+        ).fetchall()
+        for pk, category, words in rows:
+            self.learn(frozenset(words.split()), category)
+            self._last_id = pk
+
+    def _idf(self, word: str) -> float:
+        return math.log((len(self._examples) + 1) / (self._df.get(word, 0) + 1)) + 1.0
+
+    def _norm(self, words: frozenset[str]) -> float:
+        return math.sqrt(sum(self._idf(w) ** 2 for w in words)) or 1.0
+
+    def judge(self, msg: ParsedMessage) -> Verdict:
+        verdict = Verdict()
+        self.refresh()
+        if not self._examples:
+            return verdict
+        if getattr(self, "_dirty", False):
+            self._norms = [self._norm(words) for words, _ in self._examples]
+            self._dirty = False
+        words = features(msg.subject, msg.text)
+        overlap: dict[int, float] = defaultdict(float)
+        for w in words:
+            postings = self._index.get(w)
+            if postings:
+                weight = self._idf(w) ** 2
+                for position in postings:
+                    overlap[position] += weight
+        if not overlap:
+            return verdict
+        norm = self._norm(words)
+        similar = sorted(
+            ((score / (norm * self._norms[p]), p) for p, score in overlap.items()), reverse=True
+        )[: self.neighbours]
+        votes: dict[Category, list[float]] = defaultdict(list)
+        for similarity, position in similar:
+            if similarity >= self.min_similarity:
+                votes[self._examples[position][1]].append(similarity)
+        for category, sims in votes.items():
+            verdict.add(category, self.weight * sum(sims),
+                        f"like {len(sims)} corrected message(s) in {category} "
+                        f"(similarity {max(sims):.2f})")
+        return verdict
