@@ -46,8 +46,8 @@ RULES: dict[Category, list[tuple[str, float]]] = {
         (r"no longer", 1.2), (r"on and off|continuous\w*|constantly|over and over", 0.8),
         (r"should (have|be|not)", 0.6), (r"bring (it )?back", 0.8), (r"double|twice", 0.6),
         (r"why (is|are|do|does|did|can.t|won.t|would)", 0.8), (r"!!+", 0.6),
-        (r"(took|taken|been) (\w+ )?(hours|days|weeks|months)", 0.8), (r"return\w*", 0.4), (r"leak\w*|crack\w*|stopped working",
-         1.2), (r"victim", 1.2), (r"closed my", 1.0),
+        (r"(took|taken|been) (\w+ )?(hours|days|weeks|months)", 0.8), (r"return\w*", 0.4),
+        (r"leak\w*|crack\w*|stopped working", 1.2), (r"victim", 1.2), (r"closed my", 1.0),
         # Romanian
         (r"reclamati\w*", 2.5), (r"plangere\w*", 2.5), (r"nemultumi\w*", 2.0),
         (r"rambursar\w*", 1.8), (r"banii (inapoi|inapoiati)", 1.8), (r"returnar\w*", 1.0),
@@ -136,26 +136,107 @@ RULES: dict[Category, list[tuple[str, float]]] = {
     ],
 }
 
-def _anchor(stem: str) -> str:
-    """The literal text every match of `stem` starts with ("" if none): a cheap pre-check."""
-    depth = 0
-    for ch in stem:
+def _split_top(pattern: str) -> list[str]:
+    """Split a regex at its top-level "|" (not inside a group)."""
+    parts, depth, current = [], 0, ""
+    for ch in pattern:
         depth += {"(": 1, ")": -1}.get(ch, 0)
         if ch == "|" and depth == 0:
-            return ""  # top-level alternatives share no prefix
-    m = re.match(r"[a-z ]+", stem)
-    literal = m.group(0) if m else ""
-    # A quantifier after the last letter makes that letter optional: leave it out.
-    if literal and len(stem) > len(literal) and stem[len(literal)] in "?*{":
-        literal = literal[:-1]
-    return literal
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    return [*parts, current]
+
+
+def _prefixes(pattern: str) -> list[str] | None:
+    """Literal texts one of which every match starts with; None if there is no such set."""
+    out: list[str] = []
+    for alternative in _split_top(pattern):
+        if alternative.startswith("("):
+            depth, end = 0, 0
+            for i, ch in enumerate(alternative):
+                depth += {"(": 1, ")": -1}.get(ch, 0)
+                if depth == 0:
+                    end = i
+                    break
+            if alternative[end + 1:end + 2] in ("?", "*", "{") or alternative.startswith("(?"):
+                return None  # an optional group: the match may start after it
+            inner = _prefixes(alternative[1:end])
+            if inner is None:
+                return None
+            out += inner
+            continue
+        m = re.match(r"[a-z ]+", alternative)
+        literal = m.group(0) if m else ""
+        if literal and len(alternative) > len(literal) and alternative[len(literal)] in "?*{":
+            literal = literal[:-1]
+        if not literal:
+            return None
+        out.append(literal)
+    return out
+
+
+def _anchors(stem: str) -> tuple[str, ...]:
+    """Cheap pre-check for a rule: the text must contain one of these (empty: always search)."""
+    found = _prefixes(stem)
+    return tuple(found) if found else ()
 
 
 _COMPILED = {
-    category: [(re.compile(rf"(?<!\w){stem}(?!\w)"), _anchor(stem), weight)
+    category: [(re.compile(rf"(?<!\w)(?:{stem})(?!\w)"), _anchors(stem), weight)
                for stem, weight in rules]
     for category, rules in RULES.items()
 }
+
+
+_ALL_ANCHORS = sorted({a for rules in _COMPILED.values() for _, anchors, _ in rules
+                       for a in anchors}, key=len, reverse=True)
+# One scan finds every anchor present; an anchor found also implies its own prefixes (the scan
+# reports only the longest anchor at each position).
+def _trie_regex(words: list[str]) -> str:
+    """An alternation of literals as a prefix tree, so the regex engine branches per letter
+    instead of trying every word at every position."""
+    trie: dict[str, dict] = {}  # type: ignore[type-arg]
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:  # type: ignore[type-arg]
+        end = "" in node
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if end else body
+
+    return build(trie)
+
+
+# Longest first inside the lookahead: the tree makes each branch greedy, so at a position the
+# scan reports the longest anchor; _IMPLIED adds the shorter ones that start the same way.
+_ANCHOR_SCAN = re.compile(r"\b(?=(" + _trie_regex(_ALL_ANCHORS) + "))")
+_IMPLIED = {a: frozenset(b for b in _ALL_ANCHORS if a.startswith(b)) for a in _ALL_ANCHORS}
+
+
+# Every rule once, in order; which rules each anchor can wake; rules with no anchor run always.
+_RULES = [(category, pattern, anchors, weight)
+          for category, rules in _COMPILED.items() for pattern, anchors, weight in rules]
+_WAKES: dict[str, frozenset[int]] = {
+    a: frozenset(i for i, rule in enumerate(_RULES) if not _IMPLIED[a].isdisjoint(rule[2]))
+    for a in _ALL_ANCHORS
+}
+_ALWAYS = frozenset(i for i, rule in enumerate(_RULES) if not rule[2])
+
+
+def _candidates(text: str) -> frozenset[int]:
+    """The rules that can match `text`: one scan, then set unions, no loop over all rules."""
+    found = set(_ALWAYS)
+    for anchor in set(_ANCHOR_SCAN.findall(text)):
+        found |= _WAKES[anchor]
+    return frozenset(found)
 
 
 @register
@@ -165,24 +246,26 @@ class ContentClassifier(Classifier):
     name: ClassVar[str] = "content"
     subject_weight: float = 1.5
     max_reasons: int = 6
+    max_chars: int = 6000  # the opening of a long message says what it is about
 
     def judge(self, msg: ParsedMessage) -> Verdict:
         verdict = Verdict()
         subject = fold_diacritics(msg.subject)
-        body = fold_diacritics(msg.text[:20000])
+        body = fold_diacritics(msg.text[:self.max_chars])
         words: dict[Category, dict[str, None]] = {}
-        for category, rules in _COMPILED.items():
-            for pattern, anchor, weight in rules:
-                in_subject = pattern.search(subject) if anchor in subject else None
-                in_body = pattern.search(body) if anchor in body else None
-                if not (in_subject or in_body):
-                    continue
-                score = weight * (self.subject_weight if in_subject else 1.0)
-                if in_subject and in_body:
-                    score += weight * 0.5
-                word = (in_subject or in_body).group(0)  # type: ignore[union-attr]
-                verdict.scores[category] = verdict.scores.get(category, 0.0) + score
-                words.setdefault(category, {})[word] = None
+        subject_rules, body_rules = _candidates(subject), _candidates(body)
+        for index in sorted(subject_rules | body_rules):
+            category, pattern, _, weight = _RULES[index]
+            in_subject = pattern.search(subject) if index in subject_rules else None
+            in_body = pattern.search(body) if index in body_rules else None
+            if not (in_subject or in_body):
+                continue
+            score = weight * (self.subject_weight if in_subject else 1.0)
+            if in_subject and in_body:
+                score += weight * 0.5
+            word = (in_subject or in_body).group(0)  # type: ignore[union-attr]
+            verdict.scores[category] = verdict.scores.get(category, 0.0) + score
+            words.setdefault(category, {})[word] = None
         ranked = sorted(words, key=lambda c: verdict.scores[c], reverse=True)
         verdict.reasons = [
             f"{category} words: {', '.join(list(words[category])[: self.max_reasons])}"
