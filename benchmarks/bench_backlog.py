@@ -26,10 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from inboxops import config  # noqa: E402
-from inboxops.fetch import MaildirSource  # noqa: E402
-from inboxops.pipeline import Pipeline  # noqa: E402
-from inboxops.store import Store  # noqa: E402
+from inboxops import config
+from inboxops.fetch import MaildirSource
+from inboxops.pipeline import Pipeline
+from inboxops.store import Store
 
 SUBJECTS = ["Price request", "Broken delivery", "Meeting on Tuesday", "Ofertă servicii",
             "Reclamație comandă", "Programare joi la ora 10", "Newsletter November"]

@@ -16,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from inboxops import config  # noqa: E402
-from inboxops.evaluate import as_message, read_items, scores  # noqa: E402
-from inboxops.parse import parse_message  # noqa: E402
-from inboxops.pipeline import build_chain  # noqa: E402
+from inboxops import config
+from inboxops.evaluate import as_message, read_items, scores
+from inboxops.parse import parse_message
+from inboxops.pipeline import build_chain
 
 
 def best_rate(work: list[object], fn: object, rounds: int) -> float:
@@ -41,8 +41,9 @@ def main() -> None:
     for path in args.files:
         items = read_items(path)
         parsed = [as_message(item) for item in items]
-        raws = [p for p in (_raw(item) for item in items)]
-        result = scores((item.label, chain.classify(p).category) for item, p in zip(items, parsed))
+        raws = [_raw(item) for item in items]
+        result = scores((item.label, chain.classify(p).category)
+                        for item, p in zip(items, parsed, strict=True))
         per_class = ", ".join(f"{c} {s['f1']:.2f}" for c, s in result["per_class"].items())
         print(f"{path.name}: n={result['n']} macro-F1 {result['macro_f1']:.3f} ({per_class})")
         classify = best_rate(parsed, chain.classify, args.rounds)
