@@ -47,7 +47,12 @@ RULES: dict[Category, list[tuple[str, float]]] = {
         (r"should (have|be|not)", 0.6), (r"bring (it )?back", 0.8), (r"double|twice", 0.6),
         (r"why (is|are|do|does|did|can.t|won.t|would)", 0.8), (r"!!+", 0.6),
         (r"(took|taken|been) (\w+ )?(hours|days|weeks|months)", 0.8), (r"return\w*", 0.4),
-        (r"leak\w*|crack\w*|stopped working", 1.2), (r"victim", 1.2), (r"closed my", 1.0),
+        (r"leak\w*|crack\w*|stopped working", 1.2),
+        (r"(they|he|she|the (bank|company|agent|representative|store)) (said|told|claimed|"
+         r"stated|refused|charged|promised|insisted)", 1.0),
+        (r"i (was|have been) (told|charged|promised|billed|denied|ignored)", 1.2),
+        (r"(nonsense|absurd|pathetic|disgrace\w*|outrage\w*)", 1.5), (r"victim", 1.2),
+        (r"closed my", 1.0),
         # Romanian
         (r"reclamati\w*", 2.5), (r"plangere\w*", 2.5), (r"nemultumi\w*", 2.0),
         (r"rambursar\w*", 1.8), (r"banii (inapoi|inapoiati)", 1.8), (r"returnar\w*", 1.0),
@@ -133,6 +138,13 @@ RULES: dict[Category, list[tuple[str, float]]] = {
         (r"cod(ul)? (de )?(confirmare|verificare|activare)", 1.5),
         (r"(invitati|invited) (you )?to join|te-a invitat", 1.5),
         (r"\{\w+\}|%\{\w+\}|\{\{ ?\w+", 2.5),  # an unrendered template: a machine wrote it
+        (r"(urgent|confidential) (business|proposal|assistance|transaction)", 2.0),
+        (r"next of kin|beneficiar\w*|transfer (of )?(the|this|these) (funds?|sum|money)", 2.0),
+        (r"complimentary|no obligation|risk.free|lowest (rates?|prices?)", 1.5),
+        (r"webinar|webcast|seminar|conference call at", 1.0), (r"register (now|today|online)",
+         1.5), (r"(join|attend) (us|our)", 1.0), (r"per month|as (little|low) as", 1.0),
+        (r"save (up to|\d+)", 1.2), (r"you (qualify|have been (selected|approved|chosen))",
+         1.8), (r"(dear|valued) (colleague|member|subscriber|client)s?", 1.2),
     ],
 }
 

@@ -46,7 +46,7 @@ class LearnedClassifier(Classifier):
     name: ClassVar[str] = "learned"
     weight: float = 6.0
     neighbours: int = 5
-    min_similarity: float = 0.12
+    min_similarity: float = 0.08
     store: Any = None  # the Store, shared by the pipeline (None: nothing learned)
 
     def __init__(self, **options: Any) -> None:
