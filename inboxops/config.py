@@ -171,6 +171,9 @@ class ClassifyConfig(Section):
     own_addresses: list[str] = Field(
         [], description="our own addresses and aliases besides smtp.from (never answered)"
     )
+    options: dict[str, dict[str, float | int | bool | str]] = Field(
+        {}, description="per-classifier settings, e.g. {learned = {weight = 6.0}}"
+    )
 
 
 class RepliesConfig(Section):

@@ -34,7 +34,7 @@ def build_chain(cfg: Config, store: Store | None = None) -> Chain:
         "signals": {"own_addresses": frozenset(cfg.own_addresses)},
         "learned": {"store": store},
     }
-    return Chain.from_names(cfg.classify.chain, shared=shared)
+    return Chain.from_names(cfg.classify.chain, options=cfg.classify.options, shared=shared)
 
 
 class Pipeline:

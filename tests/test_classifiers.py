@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from mailfactory import client_mail
 
@@ -114,6 +116,18 @@ def test_calendar_reply_is_meeting_business() -> None:
            b"Content-Type: text/calendar; method=REPLY; charset=UTF-8\r\n\r\n" + ics)
     category, _, reasons = classify(raw)
     assert category == "meeting" and "METHOD:REPLY" in reasons[0]
+
+
+def test_classifier_options_come_from_config(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[classify]\nchain = ['content']\n"
+                    "[classify.options.content]\nsubject_weight = 9.0\n")
+    chain = build_chain(config.load(path))
+    assert [c.name for c in chain.classifiers] == ["content"]
+    assert chain.classifiers[0].subject_weight == 9.0  # type: ignore[attr-defined]
+    path.write_text("[classify.options.content]\nsubject_wieght = 9.0\n")
+    with pytest.raises(ConfigError, match=r"\[classify.content\] subject_wieght: unknown option"):
+        build_chain(config.load(path))
 
 
 def test_unknown_classifier_in_config_is_named() -> None:
