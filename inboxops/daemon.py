@@ -15,10 +15,12 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from .config import Config
+from .corrections import reclassify
 from .digest import queue_digest
 from .errors import InboxopsError
 from .fetch import ImapSource, Source, open_source
@@ -29,6 +31,7 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 WORK_INTERVAL = 5.0  # seconds between passes when nothing wakes the loop
+FOLDER_CHECK_INTERVAL = 60.0  # seconds between looks for mail moved between category folders
 
 
 def sd_notify(message: str) -> None:
@@ -60,6 +63,7 @@ class Daemon:
         self.wake = asyncio.Event()
         self.stopping = asyncio.Event()
         self.exit_code = 0
+        self._folders_checked = -FOLDER_CHECK_INTERVAL
 
     # one pass ---------------------------------------------------------------------------------
 
@@ -68,6 +72,7 @@ class Daemon:
         while self.pipeline.process_pending(limit=100):
             await asyncio.sleep(0)  # let signals and other tasks in between batches
         await self.sort_pending()
+        await self.learn_from_folders()
         await self.outbox.deliver()
 
     async def sort_pending(self) -> None:
@@ -88,6 +93,39 @@ class Daemon:
                 self.store.conn.execute(
                     "UPDATE messages SET sort_state = 'done' WHERE id = ?", (pk,)
                 )
+
+    async def learn_from_folders(self) -> None:
+        """Messages the assistant moved between category folders are corrections."""
+        if not isinstance(self.source, ImapSource) or self.cfg.mailbox.sort != "folder":
+            return
+        if time.monotonic() - self._folders_checked < FOLDER_CHECK_INTERVAL:
+            return  # one look a minute is plenty for a human moving mail
+        self._folders_checked = time.monotonic()
+        try:
+            moved = await asyncio.to_thread(self._moved_in_thread)
+        except Exception as e:  # noqa: BLE001 - retried on the next pass
+            log.warning("could not check the category folders: %s", e)
+            return
+        for message_id, category in moved:
+            row = self.store.one(
+                "SELECT id, category FROM messages WHERE message_id = ? AND source = ? AND "
+                "state = 'processed' ORDER BY id DESC LIMIT 1", (message_id, self.source.name),
+            )
+            if row and row["category"] != category:
+                reclassify(self.store, row["id"], category, origin="folder")
+                log.info("message %s moved to %s by the assistant: learned", row["id"], category)
+                try:
+                    self.pipeline.redraft(row["id"])
+                except InboxopsError as e:
+                    log.warning("message %s: %s", row["id"], e)
+
+    def _moved_in_thread(self) -> list[tuple[str, str]]:
+        assert isinstance(self.source, ImapSource)
+        store = Store(self.cfg.store.path)
+        try:
+            return self.source.moved_by_user(store)
+        finally:
+            store.close()
 
     async def poll(self) -> None:
         """Scheduled directory scan (Maildir): record new files, then wake the work loop."""

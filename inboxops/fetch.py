@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import random
+import re
 import ssl
 import threading
 from collections.abc import Callable, Iterator
@@ -358,6 +359,40 @@ class ImapSource:
         else:
             log.info("message %s: server keeps neither keywords nor moves; category in the "
                      "database only", row["id"])
+
+    def moved_by_user(self, store: Store) -> list[tuple[str, str]]:
+        """(Message-ID, category) for mail that arrived in a category folder since last time.
+
+        Mail we filed there ourselves already has that category; anything else was moved by
+        the assistant in their mail client, and is a correction (issue 3: learn from folders).
+        """
+        if self.cfg.sort != "folder":
+            return []
+        found: list[tuple[str, str]] = []
+        with self.session() as client:
+            delimiter = client.namespace().personal[0][1] or "/"
+            for category in KEYWORDS:
+                folder = f"{self.cfg.folder_prefix}{delimiter}{category.title()}"
+                if not client.folder_exists(folder):
+                    continue
+                info = client.select_folder(folder, readonly=True)
+                validity = int(info[b"UIDVALIDITY"])
+                known, last = store.mailbox_state(self.name, folder)
+                if known != validity:
+                    last = 0
+                uids = [u for u in client.search(["UID", f"{last + 1}:*"]) if u > last]
+                for start in range(0, len(uids), 500):
+                    chunk = uids[start:start + 500]
+                    key = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
+                    for data in client.fetch(chunk, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]
+                                             ).values():
+                        header = data.get(key, b"").decode("ascii", "replace")
+                        m = re.search(r"<[^<>\s]+>", header)
+                        if m:
+                            found.append((m.group(0), category))
+                if uids:
+                    store.set_mailbox_state(self.name, folder, validity, max(uids))
+        return found
 
     def _sent_folder(self, client: IMAPClient) -> str | None:
         return self.cfg.sent_folder or client.find_special_folder(SENT)

@@ -286,3 +286,39 @@ def test_restart_sends_no_reply_twice(
     assert smtp_sink.messages[0]["data"] != smtp_sink.messages[1]["data"]
     assert len(dovecot.fetch_all(imap_user.address, "Sent")) == 2
     assert drafts(config) == []
+
+
+def test_moving_mail_between_category_folders_teaches_the_classifier(
+    tmp_path: Path, imap_user: Any, smtp_sink: Any
+) -> None:
+    config = imap_config(tmp_path, imap_user, smtp_sink, mailbox={"sort": "folder"})
+    first = client_mail(to=imap_user.address, subject="Courtyard gate card",
+                        body="Hello, the barrier card for the courtyard gate stopped opening it.")
+    imap_user.dovecot.append(imap_user.address, first)
+    cli(config, "run", "--once")
+    (message,) = json.loads(cli(config, "messages", "--json"))
+    assert message["category"] != "complaint"
+    source = f"InboxOps/{message['category'].title()}"
+
+    # The assistant drags the message to InboxOps/Complaint in their mail client.
+    with imap_user.client() as client:
+        client.select_folder(source)
+        if not client.folder_exists("InboxOps/Complaint"):
+            client.create_folder("InboxOps/Complaint")
+        client.move(client.search("ALL"), "InboxOps/Complaint")
+    cli(config, "run", "--once")
+
+    (message,) = json.loads(cli(config, "messages", "--json"))
+    assert message["category"] == "complaint"
+    (draft,) = drafts(config)
+    assert draft["category"] == "complaint"
+    db = sqlite3.connect(tmp_path / "inboxops.db")
+    (detail,) = db.execute("SELECT detail FROM events WHERE event = 'reclassified'").fetchone()
+    assert json.loads(detail)["origin"] == "folder"
+    # The next similar message is sorted as a complaint straight away.
+    imap_user.dovecot.append(imap_user.address, client_mail(
+        to=imap_user.address, subject="Gate card again",
+        body="Hi, my courtyard gate barrier card stopped opening the gate again."))
+    cli(config, "run", "--once")
+    rows = {r["subject"]: r["category"] for r in json.loads(cli(config, "messages", "--json"))}
+    assert rows["Gate card again"] == "complaint"
