@@ -18,11 +18,12 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from itertools import accumulate
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -984,6 +985,11 @@ def find_slots(
     now = now.astimezone(tz)
     holidays = set(hours.holidays)
     slots: list[Slot] = []
+    # Busy spans sorted by start, with the latest end so far: "does anything overlap [lo, hi)"
+    # is then one binary search, however full the calendar is.
+    spans = sorted(busy)
+    starts = [b0 for b0, _ in spans]
+    latest_end = list(accumulate((b1 for _, b1 in spans), max))
 
     def fits(start: datetime) -> bool:
         end = _plus(start, hours.duration, tz)
@@ -995,7 +1001,8 @@ def find_slots(
         if start <= now:
             return False
         lo, hi = start - hours.buffer, end + hours.buffer
-        return not any(b0 < hi and b1 > lo for b0, b1 in busy)
+        before = bisect_left(starts, hi)  # spans starting before hi
+        return not (before and latest_end[before - 1] > lo)
 
     def overlaps_chosen(start: datetime) -> bool:
         end = _plus(start, hours.duration, tz)

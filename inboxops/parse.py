@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 MAX_MIME_DEPTH = 20
 MAX_MIME_PARTS = 200
 MAX_TEXT_CHARS = 200_000
+LANGUAGE_SAMPLE = 3_000  # the opening says which language; the rest only costs time
 MAX_HTML_CHARS = 500_000  # HTML is cut to this before conversion; markup shrinks a lot
 MAX_CALENDAR_BYTES = 1_000_000
 MAX_HEADER_FIELDS = 1000  # per header block
@@ -681,7 +682,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
         references=_valid_ids(" ".join(headers.raw.get("references", []))),
         text=new_text,
         full_text=text_body,
-        language=detect_language(f"{subject}\n{new_text}"),
+        language=detect_language(f"{subject}\n{new_text[:LANGUAGE_SAMPLE]}"),
         return_path=_return_path(headers),
         headers=headers.values,
         content_type=_content_type(msg),

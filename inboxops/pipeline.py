@@ -169,12 +169,15 @@ class Pipeline:
         return None
 
     def busy(self) -> list[tuple[datetime, datetime]]:
-        """Meetings already proposed or booked: the slot finder must not clash with them."""
+        """Meetings already proposed or booked that have not ended: the slot finder must not
+        clash with them (past ones cannot, and would only slow it down)."""
         rows = self.store.query(
             'SELECT start, "end" FROM meetings WHERE state IN (\'proposed\', \'invited\')'
         )
-        return [(datetime.fromisoformat(r["start"]), datetime.fromisoformat(r["end"]))
-                for r in rows]
+        now = self.clock()
+        spans = [(datetime.fromisoformat(r["start"]), datetime.fromisoformat(r["end"]))
+                 for r in rows]
+        return [(start, end) for start, end in spans if end >= now]
 
     def _insert_meeting(self, pk: int, draft: Draft) -> int:
         assert draft.meeting is not None
