@@ -216,7 +216,7 @@ class MeetingsConfig(Section):
         for a in v:
             if not _EMAIL.match(a):
                 raise ValueError(f"{a!r} is not an email address")
-        return v
+        return [a.lower() for a in v]  # calendar answers are matched case-insensitively
 
 
 class DigestConfig(Section):

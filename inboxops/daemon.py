@@ -91,7 +91,8 @@ class Daemon:
         with self.store.tx():
             for pk in done:
                 self.store.conn.execute(
-                    "UPDATE messages SET sort_state = 'done' WHERE id = ?", (pk,)
+                    "UPDATE messages SET sort_state = 'done', filed_category = category "
+                    "WHERE id = ?", (pk,)
                 )
 
     async def learn_from_folders(self) -> None:
@@ -107,17 +108,30 @@ class Daemon:
             log.warning("could not check the category folders: %s", e)
             return
         for message_id, category in moved:
-            row = self.store.one(
-                "SELECT id, category FROM messages WHERE message_id = ? AND source = ? AND "
-                "state = 'processed' ORDER BY id DESC LIMIT 1", (message_id, self.source.name),
-            )
-            if row and row["category"] != category:
-                reclassify(self.store, row["id"], category, origin="folder")
-                log.info("message %s moved to %s by the assistant: learned", row["id"], category)
-                try:
-                    self.pipeline.redraft(row["id"])
-                except InboxopsError as e:
-                    log.warning("message %s: %s", row["id"], e)
+            try:
+                self._moved(message_id, category)
+            except Exception:  # one odd message must not hide the others' corrections
+                log.exception("could not learn from %s moved to %s", message_id, category)
+
+    def _moved(self, message_id: str, category: str) -> None:
+        row = self.store.one(
+            "SELECT id, category, filed_category FROM messages WHERE message_id = ? AND "
+            "source = ? AND state = 'processed' ORDER BY id DESC LIMIT 1",
+            (message_id, self.source.name),
+        )
+        if row is None or row["filed_category"] == category:
+            return  # not ours, or where we filed it ourselves
+        with self.store.tx():
+            self.store.conn.execute("UPDATE messages SET filed_category = ? WHERE id = ?",
+                                    (category, row["id"]))
+        if row["category"] == category:
+            return  # already corrected from the CLI: the folder just caught up
+        reclassify(self.store, row["id"], category, origin="folder")
+        log.info("message %s moved to %s by the assistant: learned", row["id"], category)
+        try:
+            self.pipeline.redraft(row["id"])
+        except InboxopsError as e:
+            log.warning("message %s: %s", row["id"], e)
 
     def _moved_in_thread(self) -> list[tuple[str, str]]:
         assert isinstance(self.source, ImapSource)

@@ -332,8 +332,10 @@ class ImapSource:
             for row in rows:
                 try:
                     self._sort_one(client, row, validity, keywords_ok, can_move, b"MOVE" in caps)
-                except NETWORK_ERRORS as e:
-                    log.warning("sorting message %s failed: %s", row["id"], e)
+                except IMAPClientError as e:  # the server refused this one: do not retry it
+                    log.warning("sorting message %s refused by the server: %s", row["id"], e)
+                except (OSError, ssl.SSLError, EOFError) as e:
+                    log.warning("sorting stopped at message %s: %s", row["id"], e)
                     break
                 done.append(row["id"])
         return done
@@ -369,6 +371,8 @@ class ImapSource:
         if self.cfg.sort != "folder":
             return []
         found: list[tuple[str, str]] = []
+        marker = f"{self.cfg.folder_prefix}/*"  # set once the folders were first looked at
+        first_look = store.mailbox_state(self.name, marker) == (None, 0)
         with self.session() as client:
             delimiter = client.namespace().personal[0][1] or "/"
             for category in KEYWORDS:
@@ -378,6 +382,10 @@ class ImapSource:
                 info = client.select_folder(folder, readonly=True)
                 validity = int(info[b"UIDVALIDITY"])
                 known, last = store.mailbox_state(self.name, folder)
+                if first_look:  # what is there before we ever looked is history, not news
+                    uids = client.search(["ALL"])
+                    store.set_mailbox_state(self.name, folder, validity, max(uids, default=0))
+                    continue
                 if known != validity:
                     last = 0
                 uids = [u for u in client.search(["UID", f"{last + 1}:*"]) if u > last]
@@ -392,6 +400,8 @@ class ImapSource:
                             found.append((m.group(0), category))
                 if uids:
                     store.set_mailbox_state(self.name, folder, validity, max(uids))
+        if first_look:
+            store.set_mailbox_state(self.name, marker, 1, 1)
         return found
 
     def _sent_folder(self, client: IMAPClient) -> str | None:

@@ -133,10 +133,16 @@ class Pipeline:
     def redraft(self, pk: int) -> int | None:
         """Draft again for a message whose category the assistant corrected; the new draft id."""
         row = self.store.require("messages", pk)
+        if self.store.one(
+            "SELECT 1 FROM drafts WHERE message_pk = ? AND state IN ('approved', 'sent', "
+            "'failed')", (pk,),
+        ):
+            return None  # already answered (or being answered): never a second reply
         parsed = parse_message(row["raw"])
         decision = Classification(row["category"], 1.0, ["corrected by the assistant"])
         responder = self.responders.get(decision.category)
-        if responder is None or automation_signals(parsed, self.own_addresses):
+        if (responder is None or parsed.calendar_method
+                or automation_signals(parsed, self.own_addresses)):
             return None
         draft, error = self._draft(pk, responder, parsed, decision)
         if draft is None:

@@ -122,17 +122,19 @@ class SmtpTransport:
         smtp = await self._connect()
         in_data = False
         try:
-            options = []
+            options, encoding = [], "ascii"
             if not all(a.isascii() for a in [row["mail_from"], *rcpts]):
+                if smtp.is_ehlo_or_helo_needed:
+                    await smtp.ehlo()  # the extensions are only known after EHLO
                 if not smtp.supports_extension("smtputf8"):
                     raise SendError("non-ASCII address and the server lacks SMTPUTF8",
                                     permanent=True)
-                options.append("SMTPUTF8")  # SMTP-5: only when an address needs it
-            await smtp.mail(row["mail_from"], options=options)
+                options, encoding = ["SMTPUTF8"], "utf-8"  # SMTP-5: only when needed
+            await smtp.mail(row["mail_from"], options=options, encoding=encoding)
             refused = []
             for rcpt in rcpts:
                 try:
-                    await smtp.rcpt(rcpt)
+                    await smtp.rcpt(rcpt, encoding=encoding)
                 except aiosmtplib.SMTPRecipientRefused as e:
                     refused.append(e)
             if len(refused) == len(rcpts):
@@ -149,6 +151,10 @@ class SmtpTransport:
                 raise Uncertain(str(e)) from None
             raise SendError(f"SMTP transaction broke off before DATA: {e}",
                             permanent=False) from None
+        except (UnicodeError, ValueError) as e:  # nothing was sent: an address we cannot say
+            if in_data:
+                raise Uncertain(str(e)) from None
+            raise SendError(f"cannot send to these addresses: {e}", permanent=True) from None
         finally:
             with contextlib.suppress(Exception):
                 await smtp.quit()
@@ -209,7 +215,7 @@ class Outbox:
         sent = 0
         for row in rows:
             # The lease: a crashed sender's row is recovered once it runs out, never before.
-            lease = now + LEASE
+            lease = datetime.now(UTC) + LEASE
             if not self.store.transition(
                 "outbox", row["id"], ("queued",), "sending", attempts=row["attempts"] + 1,
                 next_attempt_at=lease.isoformat(timespec="seconds"),
@@ -240,18 +246,22 @@ class Outbox:
     def _failed(self, row: dict[str, Any], e: SendError, now: datetime) -> None:
         attempts = row["attempts"] + 1
         if e.permanent or attempts >= MAX_ATTEMPTS:
-            self.store.transition("outbox", row["id"], ("sending",), "failed",
-                                  detail=str(e), last_error=str(e))
+            if not self.store.transition("outbox", row["id"], ("sending",), "failed",
+                                         detail=str(e), last_error=str(e)):
+                log.error("outbox %s failed (%s) but was already moved on", row["id"], e)
+                return
             if row["draft_pk"]:
                 self.store.transition("drafts", row["draft_pk"], ("approved",), "failed",
                                       detail=str(e))
             log.error("outbox %s failed: %s", row["id"], e)
             return
         wait = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
-        self.store.transition(
+        if not self.store.transition(
             "outbox", row["id"], ("sending",), "queued", detail=f"retry: {e}", last_error=str(e),
             next_attempt_at=(now + wait).isoformat(timespec="seconds"),
-        )
+        ):
+            log.error("outbox %s: %s, but it was already moved on", row["id"], e)
+            return
         log.warning("outbox %s: %s; retrying in %s", row["id"], e, wait)
 
     def resolve(self, pk: int, delivered: bool) -> None:
@@ -271,8 +281,11 @@ class Outbox:
 
     def _mark_sent(self, row: dict[str, Any], note: str | None) -> None:
         with self.store.tx():
-            self.store.transition("outbox", row["id"], ("sending", "unknown"), "sent",
-                                  detail=note, sent_at=now_iso())
+            if not self.store.transition("outbox", row["id"], ("sending", "unknown"), "sent",
+                                         detail=note, sent_at=now_iso()):
+                log.error("outbox %s was delivered but its row had moved on; check it",
+                          row["id"])
+                return
             if row["draft_pk"] and not self.store.one(
                 "SELECT 1 FROM outbox WHERE draft_pk = ? AND state != 'sent'", (row["draft_pk"],)
             ):

@@ -124,10 +124,17 @@ def _m003_corrections(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m004_filed_category(db: sqlite_utils.Database) -> None:
+    # The category folder we filed a message into: a message found in another one was moved
+    # there by the assistant (a correction); one found where we put it was not.
+    db.execute("ALTER TABLE messages ADD COLUMN filed_category TEXT")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_hash_index", _m002_hash_index),
     ("003_corrections", _m003_corrections),
+    ("004_filed_category", _m004_filed_category),
 ]
 
 

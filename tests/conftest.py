@@ -84,9 +84,11 @@ def smtp_sink_factory(tls_files: TlsFiles) -> Iterator[SmtpSinkFactory]:
         lmtp: DovecotInstance | None = None,
         auth: Mapping[str, str] | bool | None = None,
         tls: bool | Literal["starttls", "implicit"] = False,
+        smtputf8: bool = False,
     ) -> SmtpSink:
         mode: Literal["starttls", "implicit"] | None = "starttls" if tls is True else (tls or None)
-        sink = SmtpSink(relay_to=lmtp, auth=auth, tls=mode, tls_files=tls_files if mode else None)
+        sink = SmtpSink(relay_to=lmtp, auth=auth, tls=mode, tls_files=tls_files if mode else None,
+                        smtputf8=smtputf8)
         sinks.append(sink.start())
         return sink
 

@@ -642,6 +642,7 @@ class SmtpSink:
         auth: Mapping[str, str] | bool | None = None,
         tls: TlsMode | None = None,
         tls_files: TlsFiles | None = None,
+        smtputf8: bool = False,
     ) -> None:
         if tls is not None and tls_files is None:
             raise ValueError("tls needs tls_files (a certificate and key)")
@@ -649,7 +650,7 @@ class SmtpSink:
         self.tls = tls
         self.tls_files = tls_files
         self._handler = _CaptureHandler(relay_to, auth)
-        smtp_kwargs: dict[str, Any] = {}
+        smtp_kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
         if auth:
             smtp_kwargs["authenticator"] = self._handler.authenticate
         # aiosmtpd offers AUTH only once TLS is up unless told otherwise; implicit TLS is

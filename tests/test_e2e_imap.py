@@ -320,5 +320,11 @@ def test_moving_mail_between_category_folders_teaches_the_classifier(
         to=imap_user.address, subject="Gate card again",
         body="Hi, my courtyard gate barrier card stopped opening the gate again."))
     cli(config, "run", "--once")
-    rows = {r["subject"]: r["category"] for r in json.loads(cli(config, "messages", "--json"))}
-    assert rows["Gate card again"] == "complaint"
+    rows = {r["subject"]: r for r in json.loads(cli(config, "messages", "--json"))}
+    assert rows["Gate card again"]["category"] == "complaint"
+
+    # A correction from the CLI is not undone by the folder the message still sits in.
+    cli(config, "reclassify", str(rows["Gate card again"]["id"]), "inquiry")
+    cli(config, "run", "--once")
+    rows = {r["subject"]: r for r in json.loads(cli(config, "messages", "--json"))}
+    assert rows["Gate card again"]["category"] == "inquiry"

@@ -97,3 +97,24 @@ def test_eval_reports_scores_and_learn_from_helps(tmp_path: Path) -> None:
     bad.write_text('{"label": "spam", "subject": "", "body": ""}\n')
     result = invoke(config, "eval", str(bad))
     assert result.exit_code == 1 and "bad.jsonl:1" in result.output
+
+
+def test_no_second_reply_after_a_late_correction(tmp_path: Path) -> None:
+    config = maildir_config(tmp_path)
+    drop(tmp_path / "mail", "1700000004.M1P1.t", client_mail())
+    cli(config, "run", "--once")
+    (draft,) = drafts(config)
+    cli(config, "approve", str(draft["id"]))
+    (message,) = json.loads(cli(config, "messages", "--json"))
+    out = cli(config, "reclassify", str(message["id"]), "complaint")
+    assert "new draft" not in out
+    assert drafts(config) == []
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
+
+
+def test_staff_addresses_are_matched_case_insensitively(tmp_path: Path) -> None:
+    from inboxops import config as config_module
+
+    path = tmp_path / "c.toml"
+    path.write_text("[meetings]\nstaff = ['Ana.Pop@Firm.Example']\n")
+    assert config_module.load(path).meetings.staff == ["ana.pop@firm.example"]
