@@ -16,6 +16,7 @@ from typing import Any
 from . import meetings
 from .classifiers import Chain
 from .classifiers.signals import automation_signals, courtesy_signals
+from .compose import reply_subject
 from .config import Config
 from .errors import InboxopsError
 from .models import Classification, ParsedMessage
@@ -104,10 +105,11 @@ class Pipeline:
                     "messages", pk, ("received",), "processed",
                     detail={"category": decision.category, "confidence": decision.confidence},
                     **_message_fields(parsed, decision, suppress), sort_state="pending",
-                    error=error,
+                    error=error, thread_key=self._thread_key(parsed),
                 ):
                     raise _AlreadyTaken
                 if draft:
+                    self._supersede_thread(pk)
                     self._insert_draft(pk, decision, parsed, draft, meeting)
         except _AlreadyTaken:
             return  # another process handled it; the rollback discarded our meeting row
@@ -149,7 +151,37 @@ class Pipeline:
             raise InboxopsError(error or "no draft")
         with self.store.tx():
             meeting = self._insert_meeting(pk, draft) if draft.meeting else None
+            self._supersede_thread(pk)
             return self._insert_draft(pk, decision, parsed, draft, meeting)
+
+    def _thread_key(self, parsed: ParsedMessage) -> str:
+        """The conversation: that of a message (or a reply of ours) it answers, else the
+        sender and base subject, so a client who writes three times without replying in
+        between is still one conversation."""
+        for ref in [parsed.in_reply_to, *reversed(parsed.references)]:
+            if not ref:
+                continue
+            row = self.store.one(
+                "SELECT thread_key FROM messages WHERE message_id = ? AND thread_key IS NOT NULL"
+                " UNION ALL SELECT m.thread_key FROM outbox o JOIN messages m ON"
+                " m.id = o.answers_pk WHERE o.message_id = ? LIMIT 1", (ref, ref),
+            )
+            if row and row["thread_key"]:
+                return str(row["thread_key"])
+        base = reply_subject(parsed.subject).removeprefix("Re:").strip().lower()
+        return f"{parsed.from_addr}|{base}"
+
+    def _supersede_thread(self, pk: int) -> None:
+        """One open draft per conversation: earlier pending drafts give way to this one."""
+        for old in self.store.query(
+            "SELECT d.id, d.meeting_pk FROM drafts d JOIN messages m ON m.id = d.message_pk "
+            "WHERE d.state = 'pending' AND m.id != ? AND m.thread_key = "
+            "(SELECT thread_key FROM messages WHERE id = ?)", (pk, pk),
+        ):
+            self.store.transition("drafts", old["id"], ("pending",), "superseded",
+                                  detail=f"a newer message in the thread ({pk})")
+            if old["meeting_pk"]:
+                self.store.transition("meetings", old["meeting_pk"], ("proposed",), "cancelled")
 
     def _calendar(self, pk: int, parsed: ParsedMessage) -> str | None:
         """Record an attendee's answer (METHOD:REPLY); anything else goes to the assistant."""

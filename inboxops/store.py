@@ -130,11 +130,18 @@ def _m004_filed_category(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE messages ADD COLUMN filed_category TEXT")
 
 
+def _m005_thread_key(db: sqlite_utils.Database) -> None:
+    # Which conversation a message belongs to: one open draft per thread (LOOP-5).
+    db.execute("ALTER TABLE messages ADD COLUMN thread_key TEXT")
+    db.execute("CREATE INDEX messages_thread ON messages(thread_key)")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_hash_index", _m002_hash_index),
     ("003_corrections", _m003_corrections),
     ("004_filed_category", _m004_filed_category),
+    ("005_thread_key", _m005_thread_key),
 ]
 
 

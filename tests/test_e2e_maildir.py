@@ -219,3 +219,29 @@ def test_a_meeting_whose_slot_has_passed_cannot_be_approved(tmp_path: Path) -> N
     result = CliRunner().invoke(main, ["--config", str(config), "approve", str(draft["id"])])
     assert result.exit_code == 1 and "has passed" in result.output
     assert list((tmp_path / "outbox").glob("*.eml")) == []
+
+
+def test_one_open_draft_per_thread(tmp_path: Path) -> None:
+    """A client who writes three times in an hour gets one reply, to the latest message."""
+    config = maildir_config(tmp_path)
+    first = client_mail(subject="Delivery question", body="When will order 7781 arrive?",
+                        message_id="<t1@client.example>")
+    drop(tmp_path / "mail", "1700000050.M1P1.test", first)
+    cli(config, "run", "--once")
+    drop(tmp_path / "mail", "1700000051.M1P1.test", client_mail(
+        subject="Re: Delivery question", body="Any news about order 7781?",
+        message_id="<t2@client.example>"))
+    drop(tmp_path / "mail", "1700000052.M1P1.test", client_mail(
+        subject="Different words, same thread", body="Could you tell me where order 7781 is?",
+        message_id="<t3@client.example>", headers={"In-Reply-To": "<t2@client.example>",
+                                                    "References": "<t1@client.example> "
+                                                                  "<t2@client.example>"}))
+    drop(tmp_path / "mail", "1700000053.M1P1.test", client_mail(
+        sender="Someone Else <else@client.example>", subject="Delivery question",
+        body="When will my order arrive?", message_id="<o1@client.example>"))
+    cli(config, "run", "--once")
+    pending = drafts(config)
+    assert sorted(d["message_id"] for d in pending) == ["<o1@client.example>",
+                                                         "<t3@client.example>"]
+    ours = next(d for d in pending if d["message_id"] == "<t3@client.example>")
+    assert "Could you tell me where order 7781 is" in ours["body"]
