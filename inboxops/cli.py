@@ -242,13 +242,13 @@ def reject(c: Context, draft_id: int) -> None:
 @pass_ctx
 def digest(c: Context, send_now: bool) -> None:
     """Send the manager's digest now, or print what it would say."""
-    from .digest import collect, queue_digest
+    from .digest import queue_digest, render
 
     if not send_now:
         from datetime import UTC, datetime
 
-        click.echo(json.dumps(collect(c.store, c.cfg, datetime.now(UTC)), indent=2,
-                              ensure_ascii=False, default=str))
+        subject, text = render(c.store, c.cfg, datetime.now(UTC))
+        click.echo(f"Subject: {subject}\n\n{text}")
         return
     pk = queue_digest(c.store, c.cfg, force=True)
     click.echo(f"digest queued as outbox {pk}")

@@ -60,7 +60,7 @@ def collect(store: Store, cfg: Config, now: datetime) -> dict[str, Any]:
         problems.append(f"{quarantined['n']} message(s) quarantined (could not be parsed)")
     return {
         "day": now.astimezone(tz).date().isoformat(),
-        "since": since,
+        "since": "none yet" if since == EPOCH else since,
         "counts": ordered,
         "total": sum(counts.values()),
         "pending": store.query(
@@ -74,6 +74,14 @@ def collect(store: Store, cfg: Config, now: datetime) -> dict[str, Any]:
     }
 
 
+def render(store: Store, cfg: Config, now: datetime) -> tuple[str, str]:
+    """The digest's subject and text, from the `digest.en.*` templates."""
+    subject, text, _ = Renderer(cfg.replies.templates).render_set(
+        "digest", "en", collect(store, cfg, now), html=False
+    )
+    return subject, text
+
+
 def queue_digest(
     store: Store, cfg: Config, now: datetime | None = None, force: bool = False
 ) -> int | None:
@@ -84,10 +92,7 @@ def queue_digest(
     with store.tx():
         if store.one("SELECT 1 FROM digests WHERE day = ?", (key,)):
             return None
-        context = collect(store, cfg, now)
-        subject, text, _ = Renderer(cfg.replies.templates).render_set(
-            "digest", "en", context, html=False
-        )
+        subject, text = render(store, cfg, now)
         message_id = compose.new_message_id(cfg.domain)
         sender = cfg.smtp.from_address
         raw = compose.build_message(
