@@ -44,9 +44,9 @@ class LearnedClassifier(Classifier):
     """Votes for the categories of the most similar corrected messages."""
 
     name: ClassVar[str] = "learned"
-    weight: float = 6.0
-    neighbours: int = 5
-    min_similarity: float = 0.08
+    weight: float = 3.0
+    neighbours: int = 9
+    min_similarity: float = 0.05
     store: Any = None  # the Store, shared by the pipeline (None: nothing learned)
 
     def __init__(self, **options: Any) -> None:
