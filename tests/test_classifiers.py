@@ -133,3 +133,28 @@ def test_classifier_options_come_from_config(tmp_path: Path) -> None:
 def test_unknown_classifier_in_config_is_named() -> None:
     with pytest.raises(ConfigError, match="unknown classifier 'bayes'"):
         Chain.from_names(["signals", "bayes"])
+
+
+def test_prefilter_never_hides_a_rule_that_matches() -> None:
+    """The anchor scan may only skip rules that cannot match (guards future rule edits)."""
+    import random
+    import re as regex
+
+    from inboxops.classifiers import content
+
+    words = sorted({w for stem, _ in (r for rules in content.RULES.values() for r in rules)
+                    for w in regex.findall(r"[a-z]+", stem)})
+    rng = random.Random(3)
+    glue = [" ", " ", " ", ", ", ". ", "'", "-", "\n", "!", "?", " 5 ", "$"]
+    for _ in range(3000):
+        text = "".join(rng.choice(words) + rng.choice(glue) for _ in range(rng.randint(1, 12)))
+        candidates = content._candidates(text)
+        for index, (_, pattern, _, _) in enumerate(content._RULES):
+            if pattern.search(text):
+                assert index in candidates, (pattern.pattern, text)
+
+
+def test_every_anchor_starts_with_a_letter() -> None:
+    from inboxops.classifiers import content
+
+    assert all(anchor[0].isalpha() for anchor in content._ALL_ANCHORS)
