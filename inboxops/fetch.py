@@ -433,12 +433,23 @@ class ImapSource:
         return True
 
     def mark_answered(self, rows: list[dict[str, Any]]) -> None:
-        """Set \\Answered on originals still in the watched folder."""
+        """Set \\Answered on the originals: by UID in the watched folder, or found by
+        Message-ID in the category folder we filed them into."""
         with self.session() as client:
             _, validity = self._select(client, readonly=False)
-            uids = [r["uid"] for r in rows if r["uidvalidity"] == validity]
+            filed = [r for r in rows if r.get("filed_category") and self.cfg.sort == "folder"]
+            uids = [r["uid"] for r in rows if r["uidvalidity"] == validity and r not in filed]
             if uids:
                 client.add_flags(uids, [ANSWERED], silent=True)
+            delimiter = (client.namespace().personal[0][1] or "/") if filed else "/"
+            for row in filed:
+                folder = f"{self.cfg.folder_prefix}{delimiter}{row['filed_category'].title()}"
+                if not row["message_id"] or not client.folder_exists(folder):
+                    continue
+                client.select_folder(folder)
+                found = client.search(["HEADER", "Message-ID", row["message_id"]])
+                if found:
+                    client.add_flags(found, [ANSWERED], silent=True)
 
     def check(self) -> str:
         with self.session() as client:

@@ -309,7 +309,8 @@ class Outbox:
             ids = [r["answers_pk"] for r in rows if r["answers_pk"]]
             marks = ",".join("?" * len(ids))
             answered = self.store.query(
-                f"SELECT id, uid, uidvalidity FROM messages WHERE id IN ({marks})", ids
+                f"SELECT id, uid, uidvalidity, message_id, filed_category FROM messages "
+                f"WHERE id IN ({marks})", ids
             ) if ids else []
             if answered:
                 self.source.mark_answered(answered)

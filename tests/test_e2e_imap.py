@@ -115,6 +115,8 @@ def test_romanian_meeting_request_becomes_invitation_to_client_and_staff(
         assert cal.walk("VTIMEZONE")
     meetings = json.loads(cli(config, "meetings", "--json"))
     assert [m["state"] for m in meetings] == ["invited"]
+    (_, flags, _), = imap_user.dovecot.fetch_all(imap_user.address, "InboxOps/Meeting")
+    assert "\\Answered" in flags and "\\Seen" not in flags
 
     # The client accepts in their calendar; a stranger's forged answer is not counted.
     invitation = parse(by_rcpt[("stefan@client.example",)]["data"])
