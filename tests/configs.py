@@ -24,7 +24,7 @@ def write_config(path: Path, sections: dict[str, dict[str, Any]]) -> Path:
     lines = []
     for section, values in sections.items():
         lines.append(f"[{section}]")
-        lines += [f"{key} = {_toml(value)}" for key, value in values.items()]
+        lines += [f"{key} = {_toml(value)}" for key, value in values.items() if value is not None]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 

@@ -64,12 +64,15 @@ def drop(maildir: Path, name: str, raw: bytes) -> Path:
 
 
 @contextmanager
-def running_daemon(config: Path, log_path: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def running_daemon(
+    config: Path, log_path: Path | None = None, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """`inboxops run` as a separate process; killed at the end if the test did not stop it."""
     log = log_path.open("w") if log_path else subprocess.DEVNULL
     proc = subprocess.Popen(
         [sys.executable, "-m", "inboxops", "--config", str(config), "run"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=log, stderr=subprocess.STDOUT,
+        env={**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"},
     )
     try:
         yield proc

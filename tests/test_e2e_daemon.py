@@ -127,3 +127,25 @@ def test_daemon_reconnects_after_the_server_drops_it(
         assert found[0]["subject"] == "Re: After the drop"
         assert log_path.read_text().count("with IDLE") >= 2
         assert stop(proc) == 0
+
+
+def test_password_from_systemd_credentials_never_in_the_environment(
+    tmp_path: Path, imap_user: Any, smtp_sink: Any
+) -> None:
+    """SYSD-4: with LoadCredential= the password is a file in $CREDENTIALS_DIRECTORY."""
+    import os
+
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    (creds / "INBOXOPS_IMAP_PASSWORD").write_text(imap_user.password)
+    config = imap_config(tmp_path, imap_user, smtp_sink, mailbox={
+        "password_file": None, "password_env": "INBOXOPS_IMAP_PASSWORD", "poll_seconds": 600})
+    env = {k: v for k, v in os.environ.items() if k != "INBOXOPS_IMAP_PASSWORD"}
+    env["CREDENTIALS_DIRECTORY"] = str(creds)
+    log_path = tmp_path / "daemon.log"
+    with running_daemon(config, log_path, env=env) as proc:
+        wait_until(lambda: "with IDLE" in log_path.read_text())
+        environ = Path(f"/proc/{proc.pid}/environ").read_bytes()
+        assert imap_user.password.encode() not in environ
+        assert stop(proc) == 0
+    assert imap_user.password not in log_path.read_text()
