@@ -55,6 +55,11 @@ def collect(store: Store, cfg: Config, now: datetime) -> dict[str, Any]:
         for r in store.query("SELECT id, state, last_error FROM outbox "
                              "WHERE state IN ('failed', 'unknown')")
     ]
+    unsorted = store.query(
+        "SELECT id, from_addr, subject FROM messages m WHERE state = 'processed' AND "
+        "confidence < ? AND category != 'other' AND NOT EXISTS (SELECT 1 FROM drafts d "
+        "WHERE d.message_pk = m.id) ORDER BY id", (cfg.classify.min_confidence,),
+    )
     quarantined = store.one("SELECT count(*) AS n FROM messages WHERE state = 'quarantined'")
     if quarantined and quarantined["n"]:
         problems.append(f"{quarantined['n']} message(s) quarantined (could not be parsed)")
@@ -70,6 +75,7 @@ def collect(store: Store, cfg: Config, now: datetime) -> dict[str, Any]:
         "ageing": ageing,
         "ageing_days": cfg.digest.ageing_days,
         "meetings": meetings,
+        "unsorted": unsorted,
         "problems": problems,
     }
 

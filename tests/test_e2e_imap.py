@@ -175,6 +175,8 @@ def test_digest_reaches_the_manager_once_a_day(
         to=imap_user.address, subject="Complaint: broken delivery",
         body="The parcel arrived broken and damaged. This is unacceptable, I want a refund.",
     ))
+    imap_user.dovecot.append(imap_user.address, client_mail(
+        to=imap_user.address, subject="hm", body="ok"))  # nothing to go on: for a human
     cli(config, "run", "--once")
 
     cli(config, "digest", "--send-now")
@@ -184,8 +186,9 @@ def test_digest_reaches_the_manager_once_a_day(
     mime = parse(digest["data"])
     assert mime["Auto-Submitted"] == "auto-generated"
     text = mime.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert "2 message(s) came in" in text
+    assert "3 message(s) came in" in text
     assert "Drafts waiting for approval: 2" in text
+    assert "Messages for you to sort (the classifier was unsure): 1" in text
 
     cfg = config_module.load(config)
     now = datetime.now(UTC)
