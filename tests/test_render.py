@@ -49,3 +49,25 @@ def test_every_category_has_a_set_in_both_languages() -> None:
         for lang in ("en", "ro"):
             for part in ("subject.txt", "body.txt"):
                 assert (REPO / "templates" / f"{category}.{lang}.{part}").is_file()
+
+
+def test_reply_html_escapes_client_text_exactly_once() -> None:
+    from datetime import UTC, datetime
+
+    from inboxops import config
+    from inboxops.models import Classification
+    from inboxops.parse import parse_message
+    from inboxops.responders import ReplyResponder
+
+    raw = (b"From: =?utf-8?q?Ana_=3Cb=3E_&_Co?= <ana@client.example>\r\n"
+           b"Subject: Price of <b>bold</b> item?\r\nMessage-ID: <h1@client.example>\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+           b"How much is it? <script>alert(1)</script> & more\r\n")
+    parsed = parse_message(raw)
+    responder = ReplyResponder(config.default(), Renderer(REPO / "templates"))
+    draft = responder.draft(parsed, Classification("inquiry", 0.9, []), [], datetime.now(UTC))
+    assert draft.html is not None
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in draft.html
+    assert "&amp;lt;" not in draft.html and "<script>" not in draft.html
+    assert "Dear Ana &lt;b&gt; &amp; Co," in draft.html
+    assert "Dear Ana <b> & Co," in draft.text  # plain text is not escaped

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
+
+from markupsafe import Markup, escape
 
 from ..config import Config
 from ..models import Classification, ParsedMessage, Slot
@@ -97,7 +98,8 @@ def base_context(msg: ParsedMessage, cfg: Config) -> dict[str, Any]:
         "reply_subject": reply_subject(msg.subject),
         "original_date": original_date,
         "quoted": quote(msg.text or msg.full_text),
-        "quoted_html": html.escape(msg.text or msg.full_text).replace("\n", "<br>\n"),
+        # Escaped here, once, and marked safe so the HTML template's autoescape keeps it.
+        "quoted_html": escape(msg.text or msg.full_text).replace("\n", Markup("<br>\n")),
         "references": find_references(f"{msg.subject}\n{msg.text}"),
         "company": cfg.replies.company,
         "signature": cfg.replies.signature,
