@@ -149,3 +149,28 @@ def _staff_invitations(
         )
         out.append((mid, raw, [addr]))
     return out
+
+
+DRAFT_HEADER = "X-InboxOps-Draft"
+
+
+def draft_copy(store: Store, cfg: Config, draft_id: int) -> bytes:
+    """The draft as a message for the assistant's Drafts folder: the reply as the client will
+    see it (text only, to edit freely), carrying our id header so a re-saved copy is found."""
+    draft = store.require("drafts", draft_id)
+    message = store.require("messages", draft["message_pk"])
+    in_reply_to, references = compose.thread_headers(
+        message["message_id"], json.loads(message["refs"] or "[]"), message["in_reply_to"]
+    )
+    return compose.build_message(
+        sender=cfg.smtp.from_address, to=[compose.address(draft["to_addr"], draft["to_name"])],
+        subject=draft["subject"], text=draft["body_text"],
+        message_id=compose.new_message_id(cfg.domain), in_reply_to=in_reply_to,
+        references=references, extra_headers={DRAFT_HEADER: draft_token(cfg, draft_id)},
+    )
+
+
+def draft_token(cfg: Config, draft_id: int) -> str:
+    """The id header's value: the draft number and our domain, so a stranger's header does not
+    look like ours."""
+    return f"{draft_id}@{cfg.domain}"

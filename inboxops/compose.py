@@ -97,6 +97,7 @@ def build_message(
     calendar_method: str = "REQUEST",
     auto_submitted: str | None = None,
     date: datetime | None = None,
+    extra_headers: dict[str, str] | None = None,
 ) -> bytes:
     """Serialize one outgoing message (policy.SMTP, CRLF, 7-bit clean via quoted-printable)."""
     msg = EmailMessage(policy=SMTP)
@@ -115,6 +116,8 @@ def build_message(
         if auto_submitted == "auto-replied":
             msg["Precedence"] = "bulk"
             msg["X-Auto-Response-Suppress"] = "All"
+    for name, value in (extra_headers or {}).items():
+        msg[name] = safe_header(value, name)
     msg["MIME-Version"] = "1.0"
     msg.set_content(text, charset="utf-8", cte="quoted-printable")
     if html is not None:

@@ -186,6 +186,20 @@ class RepliesConfig(Section):
     default_language: Literal["en", "ro"] = Field("en", description="when detection is unsure")
 
 
+class ApprovalConfig(Section):
+    """[approval]: deciding on drafts from the assistant's own mail client (IMAP only)."""
+
+    mail_client: bool = Field(
+        True, description="put each draft in Drafts; approve by moving it to approved_folder, "
+        "reject by deleting it"
+    )
+    drafts_folder: str = Field("", description="drafts folder; empty = special-use \\Drafts")
+    approved_folder: str = Field("InboxOps/Approved", description="move a draft here to send it")
+    reject_after_seconds: float = Field(
+        60, ge=0, description="a draft gone from Drafts this long (not approved) is rejected"
+    )
+
+
 class MeetingsConfig(Section):
     """[meetings]: slots and invitations."""
 
@@ -249,6 +263,7 @@ class Config(Section):
     store: StoreConfig = StoreConfig()
     classify: ClassifyConfig = ClassifyConfig()
     replies: RepliesConfig = RepliesConfig()
+    approval: ApprovalConfig = ApprovalConfig()
     meetings: MeetingsConfig = MeetingsConfig()
     digest: DigestConfig = DigestConfig()
     log: LogConfig = LogConfig()

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from . import mailclient
 from .config import Config
 from .corrections import reclassify
 from .digest import queue_digest
@@ -72,6 +73,7 @@ class Daemon:
         while self.pipeline.process_pending(limit=100):
             await asyncio.sleep(0)  # let signals and other tasks in between batches
         await self.sort_pending()
+        await self.sync_mail_client()
         await self.learn_from_folders()
         await self.outbox.deliver()
 
@@ -94,6 +96,23 @@ class Daemon:
                     "UPDATE messages SET sort_state = 'done', filed_category = category "
                     "WHERE id = ?", (pk,)
                 )
+
+    async def sync_mail_client(self) -> None:
+        """Drafts out to the assistant's Drafts folder, decisions back from it."""
+        if not isinstance(self.source, ImapSource) or not self.cfg.approval.mail_client:
+            return
+        try:
+            await asyncio.to_thread(self._sync_in_thread)
+        except Exception as e:  # noqa: BLE001 - the CLI still works; retried on the next pass
+            log.warning("could not sync drafts with the mail client: %s", e)
+
+    def _sync_in_thread(self) -> None:
+        assert isinstance(self.source, ImapSource)
+        store = Store(self.cfg.store.path)
+        try:
+            mailclient.sync(store, self.cfg, self.source)
+        finally:
+            store.close()
 
     async def learn_from_folders(self) -> None:
         """Messages the assistant moved between category folders are corrections."""

@@ -136,12 +136,20 @@ def _m005_thread_key(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX messages_thread ON messages(thread_key)")
 
 
+def _m006_draft_copies(db: sqlite_utils.Database) -> None:
+    # Drafts also live in the assistant's mail client: when the copy was put there, and since
+    # when it has been missing (deleted = rejected, after a grace period for re-saves).
+    db.execute("ALTER TABLE drafts ADD COLUMN published_at TEXT")
+    db.execute("ALTER TABLE drafts ADD COLUMN missing_since TEXT")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_hash_index", _m002_hash_index),
     ("003_corrections", _m003_corrections),
     ("004_filed_category", _m004_filed_category),
     ("005_thread_key", _m005_thread_key),
+    ("006_draft_copies", _m006_draft_copies),
 ]
 
 
