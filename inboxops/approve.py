@@ -22,13 +22,16 @@ from .store import Store, now_iso
 
 
 def pending(store: Store) -> list[dict[str, Any]]:
-    """Drafts waiting for a decision, oldest first, with the message they answer."""
+    """Drafts that need the assistant, oldest first: waiting for a decision, or approved but
+    refused by the mail server for good (they must see those too)."""
     return store.query(
-        "SELECT d.id, m.message_id, d.category, d.language, d.to_addr, d.to_name, d.to_reason,"
-        " d.subject, d.body_text AS body, d.created_at, m.from_addr, m.subject AS original_subject,"
-        " m.confidence, m.reasons, m.suppress, d.meeting_pk"
+        "SELECT d.id, d.state, m.message_id, d.category, d.language, d.to_addr, d.to_name,"
+        " d.to_reason, d.subject, d.body_text AS body, d.created_at, m.from_addr,"
+        " m.subject AS original_subject, m.confidence, m.reasons, m.suppress, d.meeting_pk,"
+        " (SELECT last_error FROM outbox o WHERE o.draft_pk = d.id AND o.state = 'failed'"
+        "  ORDER BY o.id DESC LIMIT 1) AS error"
         " FROM drafts d JOIN messages m ON m.id = d.message_pk"
-        " WHERE d.state = 'pending' ORDER BY d.id"
+        " WHERE d.state IN ('pending', 'failed') ORDER BY d.id"
     )
 
 

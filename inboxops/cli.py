@@ -159,7 +159,8 @@ def drafts(c: Context, as_json: bool) -> None:
     if as_json:
         out = [
             {
-                "id": r["id"], "message_id": r["message_id"], "category": r["category"],
+                "id": r["id"], "state": r["state"], "error": r["error"],
+                "message_id": r["message_id"], "category": r["category"],
                 "language": r["language"], "to": r["to_addr"], "subject": r["subject"],
                 "body": r["body"], "created_at": r["created_at"],
                 "confidence": r["confidence"], "reasons": json.loads(r["reasons"] or "[]"),
@@ -171,8 +172,9 @@ def drafts(c: Context, as_json: bool) -> None:
     if not rows:
         click.echo("no drafts waiting")
     for r in rows:
+        flag = f"  FAILED: {r['error']}" if r["state"] == "failed" else ""
         click.echo(f"#{r['id']:<5} {r['category']:<9} {r['language']}  {r['to_addr']:<30} "
-                   f"{r['subject']}")
+                   f"{r['subject']}{flag}")
 
 
 @main.command()

@@ -560,6 +560,9 @@ class _CaptureHandler:
         self.auth = auth
         self.messages: list[CapturedMessage] = []
         self.changed = threading.Condition()
+        # Replies to give to the next DATA commands instead of accepting, e.g. ["451 4.3.0 busy"]
+        # then ["550 5.7.1 no"]: for retry and failure tests. Refused messages are not recorded.
+        self.refuse_next: list[str] = []
 
     def authenticate(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
@@ -591,6 +594,8 @@ class _CaptureHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.refuse_next:
+            return self.refuse_next.pop(0)
         raw = envelope.original_content or b""
         mail_from = envelope.mail_from or ""
         rcpts = list(envelope.rcpt_tos)
@@ -685,6 +690,11 @@ class SmtpSink:
     @property
     def messages(self) -> list[CapturedMessage]:
         return self._handler.messages
+
+    @property
+    def refuse_next(self) -> list[str]:
+        """SMTP replies to give instead of accepting the next DATA commands (consumed in order)."""
+        return self._handler.refuse_next
 
     def wait_for(self, n: int, timeout: float = 10.0) -> bool:
         """Block until at least `n` messages were captured; False on timeout."""

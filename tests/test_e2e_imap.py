@@ -333,3 +333,38 @@ def test_moving_mail_between_category_folders_teaches_the_classifier(
     cli(config, "run", "--once")
     rows = {r["subject"]: r for r in json.loads(cli(config, "messages", "--json"))}
     assert rows["Gate card again"]["category"] == "inquiry"
+
+
+def test_smtp_451_is_retried_and_550_is_shown_not_retried(
+    tmp_path: Path, imap_user: Any, smtp_sink: Any
+) -> None:
+    config = imap_config(tmp_path, imap_user, smtp_sink)
+    for i in range(2):
+        imap_user.dovecot.append(imap_user.address, client_mail(
+            to=imap_user.address, subject=f"Price question {i}", body="How much is it?"))
+    cli(config, "run", "--once")
+    first, second = sorted(drafts(config), key=lambda d: d["subject"])
+    db = sqlite3.connect(tmp_path / "inboxops.db")
+
+    smtp_sink.refuse_next.append("451 4.3.0 Try again later")
+    cli(config, "approve", str(first["id"]))
+    assert smtp_sink.messages == []
+    (row,) = db.execute("SELECT state, attempts, next_attempt_at FROM outbox").fetchall()
+    assert row[0] == "queued" and row[1] == 1 and row[2] is not None
+    cli(config, "run", "--once")  # not due yet: the backoff holds
+    assert smtp_sink.messages == []
+    with db:
+        db.execute("UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00+00:00'")
+    cli(config, "run", "--once")
+    assert smtp_sink.wait_for(1)
+    assert db.execute("SELECT state, attempts FROM outbox").fetchone() == ("sent", 2)
+
+    smtp_sink.refuse_next.append("550 5.7.1 Recipient not accepted")
+    cli(config, "approve", str(second["id"]))
+    cli(config, "run", "--once")
+    assert len(smtp_sink.messages) == 1  # never retried
+    (failed,) = drafts(config)
+    assert failed["id"] == second["id"] and failed["state"] == "failed"
+    assert "550" in failed["error"]
+    assert "FAILED: SMTP 550" in cli(config, "drafts")
+    assert "is failed: SMTP 550" in cli(config, "digest")
