@@ -189,6 +189,8 @@ def show(c: Context, draft_id: int) -> None:
     click.echo(f"Why: {'; '.join(json.loads(m['reasons'] or '[]'))}")
     if json.loads(m["suppress"] or "[]"):
         click.echo(f"Loop signals: {'; '.join(json.loads(m['suppress']))}")
+    if json.loads(m["defects"] or "[]"):
+        click.echo(f"Defects in the message: {'; '.join(json.loads(m['defects']))}")
     click.echo(f"To: {d['to_name']} <{d['to_addr']}> (from the {d['to_reason']})")
     click.echo(f"Subject: {d['subject']}")
     click.echo(f"In reply to: {m['message_id'] or '(no Message-ID)'} from {m['from_addr']}")

@@ -99,6 +99,8 @@ _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
 _DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
 _MSG_ID = re.compile(rf"<{_DOT_ATOM}@(?:{_DOT_ATOM}|\[[!-Z^-~]*\])>")
 _BRACKETED = re.compile(r"<([^<>]*)>")
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 _LOOSE_ADDRESS = re.compile(r"[A-Za-z0-9._%+'=-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _CALENDAR_METHOD = re.compile(rb"^METHOD[ \t]*:[ \t]*([A-Za-z-]+)", re.MULTILINE | re.IGNORECASE)
 
@@ -429,10 +431,16 @@ def _sender(headers: _Headers, defects: list[str]) -> tuple[str, str]:
             defects.append(f"From has {len(addresses)} addresses; using the first")
         first = addresses[0]
         return _bare(first), normalize_ro(_one_line(first.display_name))
-    loose = _LOOSE_ADDRESS.search(headers.raw["from"][0])
-    if loose:
+    # PARSE-5: a guess is only ever taken from the header's own text, never from inside an
+    # encoded word or a quoted name (both can spell out any address they like).
+    plain = _QUOTED.sub(" ", _ENCODED_WORD.sub(" ", headers.raw["from"][0]))
+    bracketed = [b.strip() for b in _BRACKETED.findall(plain)
+                 if _LOOSE_ADDRESS.fullmatch(b.strip())]
+    loose = _LOOSE_ADDRESS.search(plain)
+    guess = bracketed[-1] if bracketed else (loose.group(0) if loose else "")
+    if guess:
         defects.append("From header unparseable; address guessed from its text")
-        return loose.group(0).lower(), ""
+        return guess.lower(), ""
     defects.append("From header has no usable address")
     return "", ""
 

@@ -368,3 +368,34 @@ def test_smtp_451_is_retried_and_550_is_shown_not_retried(
     assert "550" in failed["error"]
     assert "FAILED: SMTP 550" in cli(config, "drafts")
     assert "is failed: SMTP 550" in cli(config, "digest")
+
+
+def test_header_injection_through_subject_name_and_ids_adds_no_header(
+    tmp_path: Path, imap_user: Any, smtp_sink: Any
+) -> None:
+    config = imap_config(tmp_path, imap_user, smtp_sink)
+    hostile = (
+        b"From: =?utf-8?q?Ana=0D=0ABcc:_evil@attacker.example?= <ana@client.example>\r\n"
+        b"To: " + imap_user.address.encode() + b"\r\n"
+        b"Subject: =?utf-8?q?Price_question=0ABcc:_evil@attacker.example?=\r\n"
+        b"Message-ID: <id1@client.example>\r\n"
+        b"References: <ok@client.example> =?utf-8?q?=0ABcc:_x@attacker.example?=\r\n"
+        b"Date: Thu, 26 Nov 2026 10:00:00 +0200\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        b"Hello, how much does it cost?\r\n"
+    )
+    imap_user.dovecot.append(imap_user.address, hostile)
+    cli(config, "run", "--once")
+    (draft,) = drafts(config)
+    cli(config, "approve", str(draft["id"]))
+    assert smtp_sink.wait_for(1)
+    sent = smtp_sink.messages[0]
+    assert sent["rcpt_tos"] == ["ana@client.example"]
+    head = sent["data"].split(b"\r\n\r\n", 1)[0]
+    names = [line.split(b":", 1)[0] for line in head.split(b"\r\n") if line[:1] not in b" \t"]
+    assert sorted(names) == sorted([b"From", b"To", b"Subject", b"Date", b"Message-ID",
+                                    b"In-Reply-To", b"References", b"MIME-Version",
+                                    b"Content-Type"])
+    reply = parse(sent["data"])
+    assert "Bcc" not in reply and reply["Subject"].startswith("Re: Price question")
+    assert reply["References"].split() == ["<ok@client.example>", "<id1@client.example>"]

@@ -593,3 +593,13 @@ def test_strip_quoted_returns_original_when_nothing_is_left() -> None:
 def test_strip_quoted_does_not_cut_ordinary_lines() -> None:
     text = "On Monday we can meet.\nFrom: the warehouse, not the office.\nIn short, thanks."
     assert strip_quoted(text) == text
+
+
+def test_unparseable_from_never_routes_to_an_address_inside_an_encoded_word() -> None:
+    """PARSE-5: the fallback guess comes from the header's own text, not from decoded words."""
+    raw = (b"From: =?utf-8?q?Ana=0D=0ABcc:_evil@attacker.example?= <ana@client.example>\r\n"
+           b"Subject: x\r\nMessage-ID: <a@client.example>\r\n\r\nhi\r\n")
+    parsed = parse_message(raw)
+    assert parsed.from_addr == "ana@client.example"
+    assert "attacker" not in parsed.from_name
+    assert any("guessed" in d for d in parsed.defects)
