@@ -184,6 +184,12 @@ class RepliesConfig(Section):
     signature: str = Field("The Office team", description="signature used in templates")
     html: bool = Field(True, description="also send an HTML part when a .body.html exists")
     default_language: Literal["en", "ro"] = Field("en", description="when detection is unsure")
+    auto_ack: list[Literal["inquiry", "complaint", "meeting"]] = Field(
+        [], description='categories that get an automatic acknowledgement, e.g. ["complaint"]'
+    )
+    auto_ack_days: int = Field(
+        7, ge=1, le=60, description="at most one acknowledgement per sender in this many days"
+    )
 
 
 class ApprovalConfig(Section):

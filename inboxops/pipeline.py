@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import meetings
+from .approve import enqueue
 from .classifiers import Chain
 from .classifiers.signals import automation_signals, courtesy_signals
 from .compose import reply_subject
@@ -22,7 +23,7 @@ from .errors import InboxopsError
 from .models import Classification, ParsedMessage
 from .parse import parse_message
 from .render import Renderer
-from .responders import RESPONDERS, Draft, Responder
+from .responders import RESPONDERS, Draft, Responder, ack
 from .store import Store, now_iso
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,8 @@ class Pipeline:
                 if draft:
                     self._supersede_thread(pk)
                     self._insert_draft(pk, decision, parsed, draft, meeting)
+                if decision.confidence >= self.cfg.classify.min_confidence:
+                    self._maybe_ack(pk, parsed, decision.category)
         except _AlreadyTaken:
             return  # another process handled it; the rollback discarded our meeting row
         log.info(
@@ -153,6 +156,19 @@ class Pipeline:
             meeting = self._insert_meeting(pk, draft) if draft.meeting else None
             self._supersede_thread(pk)
             return self._insert_draft(pk, decision, parsed, draft, meeting)
+
+    def _maybe_ack(self, pk: int, parsed: ParsedMessage, category: str) -> None:
+        """Queue an automatic acknowledgement if config asks for one and nothing forbids it."""
+        if not self.cfg.replies.auto_ack:
+            return
+        reasons = ack.reasons_not_to_ack(self.store, self.cfg, parsed, category, self.clock())
+        if reasons:
+            if category in self.cfg.replies.auto_ack:
+                self.store.event("message", pk, "not acknowledged", reasons)
+            return
+        message_id, raw, rcpt = ack.build_ack(self.cfg, parsed, category, pk)
+        # MAIL FROM <> (LOOP-3): nothing can bounce or auto-reply back to an acknowledgement.
+        enqueue(self.store, "ack", raw, message_id, "", [rcpt])
 
     def _thread_key(self, parsed: ParsedMessage) -> str:
         """The conversation: that of a message (or a reply of ours) it answers, else the

@@ -1,0 +1,67 @@
+"""Automatic acknowledgements ("we received your complaint, reference C-123"): off by default.
+
+The only mail inboxops sends without a human's approval, so it follows RFC 3834 to the letter
+(LOOP-1..4): never to anything that looks automated or asks not to be answered; only to the
+envelope sender (Return-Path), never to From or Reply-To; labelled Auto-Submitted:
+auto-replied with Precedence: bulk and X-Auto-Response-Suppress: All; sent with MAIL FROM <>;
+at most one per sender per `auto_ack_days`, counted from the outbox so it survives restarts.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from .. import compose
+from ..classifiers.signals import automation_signals, courtesy_signals
+from ..config import Config
+from ..models import ParsedMessage
+from ..render import Renderer
+from ..store import Store
+
+REFERENCE_PREFIX = {"inquiry": "I", "complaint": "C", "meeting": "M"}
+
+
+def reasons_not_to_ack(
+    store: Store, cfg: Config, parsed: ParsedMessage, category: str, now: datetime
+) -> list[str]:
+    """Why this message must not get an automatic acknowledgement (empty: it may)."""
+    if category not in cfg.replies.auto_ack:
+        return ["category not acknowledged automatically"]
+    reasons = automation_signals(parsed, cfg.own_addresses) + courtesy_signals(parsed)
+    if not parsed.return_path:
+        reasons.append("no envelope sender to answer")
+    elif parsed.calendar_method:
+        reasons.append("calendar message")
+    else:
+        since = (now - timedelta(days=cfg.replies.auto_ack_days)).isoformat(timespec="seconds")
+        if store.one(
+            "SELECT 1 FROM outbox WHERE kind = 'ack' AND rcpts = json_array(?) AND "
+            "created_at > ?", (parsed.return_path, since),
+        ):
+            reasons.append(f"already acknowledged within {cfg.replies.auto_ack_days} days")
+    return reasons
+
+
+def build_ack(
+    cfg: Config, parsed: ParsedMessage, category: str, message_pk: int
+) -> tuple[str, bytes, str]:
+    """(Message-ID, bytes, recipient) of the acknowledgement for one message."""
+    assert parsed.return_path
+    reference = f"{REFERENCE_PREFIX[category]}-{message_pk}"
+    context = {
+        "category": category, "reference": reference, "company": cfg.replies.company,
+        "base_subject": compose.reply_subject(parsed.subject).removeprefix("Re:").strip(),
+    }
+    subject, text, _ = Renderer(cfg.replies.templates).render_set(
+        "ack", parsed.language, context, html=False
+    )
+    in_reply_to, references = compose.thread_headers(
+        parsed.message_id, parsed.references, parsed.in_reply_to
+    )
+    message_id = compose.new_message_id(cfg.domain)
+    raw = compose.build_message(
+        sender=cfg.smtp.from_address, to=[compose.address(parsed.return_path)], subject=subject,
+        text=text, message_id=message_id, in_reply_to=in_reply_to, references=references,
+        auto_submitted="auto-replied", date=datetime.now(UTC),
+    )
+    return message_id, raw, parsed.return_path
