@@ -52,8 +52,9 @@ def collect(store: Store, cfg: Config, now: datetime) -> dict[str, Any]:
     ]
     problems = [
         f"outbox #{r['id']} is {r['state']}: {r['last_error'] or 'no detail'}"
-        for r in store.query("SELECT id, state, last_error FROM outbox "
-                             "WHERE state IN ('failed', 'unknown')")
+        for r in store.query(
+            "SELECT id, state, last_error FROM outbox WHERE state IN ('failed', 'unknown') OR "
+            "(state = 'sent' AND last_error LIKE 'assumed delivered%' AND sent_at > ?)", (since,))
     ]
     unsorted = store.query(
         "SELECT id, from_addr, subject FROM messages m WHERE state = 'processed' AND "

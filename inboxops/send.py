@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import ssl
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -43,7 +44,7 @@ class Uncertain(Exception):
 class Transport(Protocol):
     """Delivers one outbox row, and can say (True/False) or not know (None) if it already did."""
 
-    async def send(self, row: dict[str, Any]) -> None: ...
+    async def send(self, row: dict[str, Any], before_data: Callable[[], None]) -> None: ...
     async def delivered(self, row: dict[str, Any]) -> bool | None: ...
     def check(self) -> str: ...
 
@@ -59,7 +60,8 @@ class OutboxDirTransport:
         digest = hashlib.sha256(row["message_id"].encode()).hexdigest()[:20]
         return self.path / f"{row['id']:06d}-{row['kind']}-{digest}.eml"
 
-    async def send(self, row: dict[str, Any]) -> None:
+    async def send(self, row: dict[str, Any], before_data: Callable[[], None]) -> None:
+        before_data()
         target = self._file(row)
         tmp = target.with_suffix(".tmp")
         with open(tmp, "wb") as f:
@@ -116,8 +118,9 @@ class SmtpTransport:
             raise SendError(f"SMTP connection failed: {e}", permanent=False) from None
         return smtp
 
-    async def send(self, row: dict[str, Any]) -> None:
-        """One SMTP transaction. Only a break-off after DATA began is uncertain (SMTP-3)."""
+    async def send(self, row: dict[str, Any], before_data: Callable[[], None]) -> None:
+        """One SMTP transaction. Only a break-off after DATA began is uncertain (SMTP-3);
+        `before_data` records that moment, so a crash on either side of it is told apart."""
         rcpts = json.loads(row["rcpts"])
         smtp = await self._connect()
         in_data = False
@@ -142,6 +145,7 @@ class SmtpTransport:
                 raise SendError(f"all recipients refused: {refused[0]}", permanent=permanent)
             if refused:  # some refused, others accepted: send, but say so
                 log.warning("outbox %s: recipients refused: %s", row["id"], refused)
+            before_data()
             in_data = True
             await smtp.data(row["raw"])
         except aiosmtplib.SMTPResponseException as e:  # the server answered: no doubt
@@ -195,13 +199,20 @@ class Outbox:
             delivered = await self.transport.delivered(row)
             if delivered:
                 self._mark_sent(row, "confirmed after restart")
-            elif delivered is False:
+            elif delivered is False or row["phase"] != "data":
+                # DATA never began: the server cannot have the message, so sending is safe.
                 self.store.transition("outbox", row["id"], ("sending",), "queued",
                                       detail="not delivered before the restart; requeued")
             else:
-                self.store.transition("outbox", row["id"], ("sending",), "unknown",
-                                      detail="interrupted mid-send; a human must confirm",
-                                      last_error="interrupted mid-send")
+                # Killed after DATA began: a server takes a message only at the final ".", and
+                # the gap between that and our commit is a moment, so the message is taken as
+                # delivered (and filed in Sent) rather than risk a second copy. Noted for the
+                # digest in case the kill came mid-transfer.
+                note = "assumed delivered: the process stopped after DATA began"
+                self._mark_sent(row, note)
+                self.store.conn.execute("UPDATE outbox SET last_error = ? WHERE id = ?",
+                                        (note, row["id"]))
+                log.warning("outbox %s: %s", row["id"], note)
 
     async def deliver(self, now: datetime | None = None) -> int:
         """Send every due queued row once; return how many were sent."""
@@ -218,11 +229,11 @@ class Outbox:
             lease = datetime.now(UTC) + LEASE
             if not self.store.transition(
                 "outbox", row["id"], ("queued",), "sending", attempts=row["attempts"] + 1,
-                next_attempt_at=lease.isoformat(timespec="seconds"),
+                next_attempt_at=lease.isoformat(timespec="seconds"), phase="claimed",
             ):
                 continue  # another sender took it
             try:
-                await self.transport.send(row)
+                await self.transport.send(row, self._phase_setter(row["id"]))
             except SendError as e:
                 self._failed(row, e, now)
                 continue
@@ -263,6 +274,12 @@ class Outbox:
             log.error("outbox %s: %s, but it was already moved on", row["id"], e)
             return
         log.warning("outbox %s: %s; retrying in %s", row["id"], e, wait)
+
+    def _phase_setter(self, pk: int) -> Callable[[], None]:
+        def data_begins() -> None:
+            with self.store.tx():
+                self.store.conn.execute("UPDATE outbox SET phase = 'data' WHERE id = ?", (pk,))
+        return data_begins
 
     def resolve(self, pk: int, delivered: bool) -> None:
         """A human's answer for an `unknown` (or `failed`) row: it arrived, or send it again."""

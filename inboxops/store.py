@@ -143,6 +143,12 @@ def _m006_draft_copies(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE drafts ADD COLUMN missing_since TEXT")
 
 
+def _m007_outbox_phase(db: sqlite_utils.Database) -> None:
+    # How far a send got: 'claimed', or 'data' once the SMTP DATA command began. After a crash
+    # this tells "provably not sent" (requeue) from "handed to the server" (do not resend).
+    db.execute("ALTER TABLE outbox ADD COLUMN phase TEXT")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_hash_index", _m002_hash_index),
@@ -150,6 +156,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("004_filed_category", _m004_filed_category),
     ("005_thread_key", _m005_thread_key),
     ("006_draft_copies", _m006_draft_copies),
+    ("007_outbox_phase", _m007_outbox_phase),
 ]
 
 

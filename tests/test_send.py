@@ -29,9 +29,13 @@ def row(rcpt: str) -> dict[str, Any]:
     return {"id": 1, "mail_from": "office@example.test", "rcpts": json.dumps([rcpt]), "raw": raw}
 
 
+def noop() -> None:
+    """The before-DATA hook; the outbox uses it to record the send's phase."""
+
+
 def test_non_ascii_address_goes_out_with_smtputf8(smtp_sink_factory: Any) -> None:
     sink = smtp_sink_factory(smtputf8=True)
-    asyncio.run(transport(sink).send(row("josé@exämple.test")))
+    asyncio.run(transport(sink).send(row("josé@exämple.test"), noop))
     assert sink.wait_for(1)
     assert sink.messages[0]["rcpt_tos"] == ["josé@exämple.test"]
 
@@ -39,12 +43,12 @@ def test_non_ascii_address_goes_out_with_smtputf8(smtp_sink_factory: Any) -> Non
 def test_non_ascii_address_without_smtputf8_fails_for_good(smtp_sink_factory: Any) -> None:
     sink = smtp_sink_factory()
     with pytest.raises(SendError) as err:
-        asyncio.run(transport(sink).send(row("josé@exämple.test")))
+        asyncio.run(transport(sink).send(row("josé@exämple.test"), noop))
     assert err.value.permanent and "SMTPUTF8" in str(err.value)
     assert sink.messages == []
 
 
 def test_ascii_mail_does_not_ask_for_smtputf8(smtp_sink_factory: Any) -> None:
     sink = smtp_sink_factory()
-    asyncio.run(transport(sink).send(row("ana@client.example")))
+    asyncio.run(transport(sink).send(row("ana@client.example"), noop))
     assert sink.wait_for(1)

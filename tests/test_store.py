@@ -14,7 +14,8 @@ def test_migrations_apply_once(tmp_path: Path) -> None:
     again = Store(tmp_path / "s.db")
     names = [r["name"] for r in again.query("SELECT name FROM migrations")]
     assert names == ["001_initial", "002_hash_index", "003_corrections",
-                     "004_filed_category", "005_thread_key", "006_draft_copies"]
+                     "004_filed_category", "005_thread_key", "006_draft_copies",
+                     "007_outbox_phase"]
     assert again.one("PRAGMA journal_mode")["journal_mode"] == "wal"  # type: ignore[index]
 
 
