@@ -50,9 +50,9 @@ class Pipeline:
         self.clock = clock
         self.chain = build_chain(cfg, store)
         self.own_addresses = frozenset(cfg.own_addresses)
-        renderer = Renderer(cfg.replies.templates)
+        self.renderer = Renderer(cfg.replies.templates)
         self.responders: dict[str, Responder] = {
-            category: cls(cfg, renderer) for category, cls in RESPONDERS.items()
+            category: cls(cfg, self.renderer) for category, cls in RESPONDERS.items()
         }
 
     def process_pending(self, limit: int = 500) -> int:
@@ -166,7 +166,7 @@ class Pipeline:
             if category in self.cfg.replies.auto_ack:
                 self.store.event("message", pk, "not acknowledged", reasons)
             return
-        message_id, raw, rcpt = ack.build_ack(self.cfg, parsed, category, pk)
+        message_id, raw, rcpt = ack.build_ack(self.cfg, self.renderer, parsed, category, pk)
         # MAIL FROM <> (LOOP-3): nothing can bounce or auto-reply back to an acknowledgement.
         enqueue(self.store, "ack", raw, message_id, "", [rcpt])
 

@@ -43,7 +43,7 @@ def reasons_not_to_ack(
 
 
 def build_ack(
-    cfg: Config, parsed: ParsedMessage, category: str, message_pk: int
+    cfg: Config, renderer: Renderer, parsed: ParsedMessage, category: str, message_pk: int
 ) -> tuple[str, bytes, str]:
     """(Message-ID, bytes, recipient) of the acknowledgement for one message."""
     assert parsed.return_path
@@ -52,9 +52,7 @@ def build_ack(
         "category": category, "reference": reference, "company": cfg.replies.company,
         "base_subject": compose.reply_subject(parsed.subject).removeprefix("Re:").strip(),
     }
-    subject, text, _ = Renderer(cfg.replies.templates).render_set(
-        "ack", parsed.language, context, html=False
-    )
+    subject, text, _ = renderer.render_set("ack", parsed.language, context, html=False)
     in_reply_to, references = compose.thread_headers(
         parsed.message_id, parsed.references, parsed.in_reply_to
     )
