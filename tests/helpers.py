@@ -42,7 +42,7 @@ def drafts(config: Path) -> list[dict[str, Any]]:
     return json.loads(cli(config, "drafts", "--json"))
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
+def wait_until(predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

@@ -25,7 +25,8 @@ def test_idle_turns_new_mail_into_a_draft_without_polling(
         wait_until(lambda: "with IDLE" in log_path.read_text())
         imap_user.dovecot.append(imap_user.address, client_mail(
             to=imap_user.address, subject="Stock question", body="Do you have blue ones?"))
-        found = wait_until(lambda: drafts(config), timeout=10)
+        # 30 s is generous for a loaded CI machine and still far below the 600 s poll interval.
+        found = wait_until(lambda: drafts(config), timeout=30)
         assert found[0]["subject"] == "Re: Stock question"
         assert stop(proc) == 0
     assert "Traceback" not in log_path.read_text()
