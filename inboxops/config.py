@@ -163,7 +163,7 @@ class ClassifyConfig(Section):
     """[classify]: sorting."""
 
     chain: list[str] = Field(
-        ["signals", "content", "learned"], description="classifiers to run, in order"
+        ["signals", "content", "style", "learned"], description="classifiers to run, in order"
     )
     min_confidence: float = Field(
         0.5, ge=0, le=1, description="below this, no draft: the assistant sorts it"

@@ -148,8 +148,8 @@ def test_prefilter_never_hides_a_rule_that_matches() -> None:
     glue = [" ", " ", " ", ", ", ". ", "'", "-", "\n", "!", "?", " 5 ", "$"]
     for _ in range(3000):
         text = "".join(rng.choice(words) + rng.choice(glue) for _ in range(rng.randint(1, 12)))
-        candidates = content._candidates(text)
-        for index, (_, pattern, _, _) in enumerate(content._RULES):
+        candidates = content._PHRASES.candidates(text)
+        for index, pattern in enumerate(content._PHRASES.patterns):
             if pattern.search(text):
                 assert index in candidates, (pattern.pattern, text)
 
@@ -157,4 +157,24 @@ def test_prefilter_never_hides_a_rule_that_matches() -> None:
 def test_every_anchor_starts_with_a_letter() -> None:
     from inboxops.classifiers import content
 
-    assert all(anchor[0].isalpha() for anchor in content._ALL_ANCHORS)
+    assert all(anchor[0].isalpha() for anchor in content._PHRASES.all_anchors)
+
+
+def test_phrase_search_finds_exactly_what_searching_each_stem_would() -> None:
+    """The anchored search (match at scan positions, look-behind checked by hand) must give
+    the same first match per stem as a plain search of every stem, for every phrase set."""
+    import random
+    import re as regex
+
+    from inboxops.classifiers import content, style
+
+    rng = random.Random(7)
+    glue = [" ", " ", ", ", ". ", "'", "-", "\n", "!", "!!", "?", " 5 ", " 10:30 am ", "$4",
+            "x", "#", "{name}", "100%"]
+    for phrases in (content._PHRASES, style._DISPLEASURE, style._PITCH):
+        words = sorted({w for p in phrases.patterns for w in regex.findall(r"[a-z]+", p.pattern)})
+        for _ in range(1500):
+            text = "".join(rng.choice(words) + rng.choice(glue) for _ in range(rng.randint(1, 14)))
+            expected = {i: m.group(0) for i, p in enumerate(phrases.patterns)
+                        if (m := p.search(text))}
+            assert phrases.search(text) == expected, text

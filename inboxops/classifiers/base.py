@@ -56,6 +56,8 @@ def register(cls: type[Classifier]) -> type[Classifier]:
 class Chain:
     """Runs classifiers in order and combines their verdicts into one Classification."""
 
+    weak_evidence = 0.5  # a total below this is a lean, never a confident decision
+
     def __init__(self, classifiers: list[Classifier], fallback: Category = "inquiry") -> None:
         self.classifiers = classifiers
         self.fallback = fallback
@@ -94,6 +96,9 @@ class Chain:
             return Classification(self.fallback, 0.3, ["no signal found; needs a human"])
         ranked = sorted(CATEGORIES, key=lambda c: total.get(c, 0.0), reverse=True)
         best, runner_up = total.get(ranked[0], 0.0), total.get(ranked[1], 0.0)
+        if best < self.weak_evidence:
+            # A lean (say, a message that asks for nothing) is a best guess, not a decision.
+            return Classification(ranked[0], 0.3, ["only weak signals; needs a human", *reasons])
         # Confidence grows with the evidence and with the margin over the runner-up.
         strength = best / (best + 1.0)
         margin = (best - runner_up) / best

@@ -7,12 +7,12 @@ the subject counts more than the body because clients put their intent there.
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
 from ..models import Category, ParsedMessage
 from ..text import fold_diacritics
 from .base import Classifier, Verdict, register
+from .phrases import PhraseSet
 
 # Stems (regex fragments, already folded) with weights. Written for this project from general
 # knowledge of how clients write; extend in config-free code review, not by pasting real mail.
@@ -54,7 +54,8 @@ RULES: dict[Category, list[tuple[str, float]]] = {
         (r"(nonsense|absurd|pathetic|disgrace\w*|outrage\w*)", 1.5), (r"victim", 1.2),
         (r"closed my", 1.0),
         # Romanian
-        (r"reclamati\w*", 2.5), (r"plangere\w*", 2.5), (r"nemultumi\w*", 2.0),
+        (r"reclamati\w*", 2.5), (r"sesizar\w*|semnal(am|ez|ati)", 1.5), (r"plangere\w*", 2.5),
+        (r"nemultumi\w*", 2.0),
         (r"rambursar\w*", 1.8), (r"banii (inapoi|inapoiati)", 1.8), (r"returnar\w*", 1.0),
         (r"retur\w*", 0.8), (r"stricat\w*", 1.5), (r"deteriorat\w*", 1.5),
         (r"nu (mai )?functioneaz\w*", 1.8), (r"nu merge", 1.5), (r"inacceptabil\w*", 2.0),
@@ -73,7 +74,8 @@ RULES: dict[Category, list[tuple[str, float]]] = {
     "meeting": [
         # English
         (r"meet(ing)?s?", 1.5), (r"appointment\w*", 2.0), (r"schedul\w*", 1.2),
-        (r"availability", 1.0), (r"calendar", 1.0), (r"(mon|tues|wednes|thurs|fri)day", 0.8),
+        (r"availability", 1.0), (r"calendar", 1.0),
+        (r"(mon|tues|wednes|thurs|fri|satur|sun)day", 0.8),
         (r"tomorrow", 0.4), (r"next week", 0.6), (r"\d{1,2}(:\d{2})? ?(am|pm)", 0.8),
         (r"reschedul\w*", 1.5), (r"get together", 1.2), (r"conference (room|call)", 1.2),
         (r"agenda", 0.8), (r"catch up", 0.8), (r"lunch|dinner|breakfast", 0.6),
@@ -83,7 +85,8 @@ RULES: dict[Category, list[tuple[str, float]]] = {
         (r"let.s (talk|meet|get)", 1.2), (r"interview\w*", 0.8), (r"visit", 0.5),
         # Romanian
         (r"intalnir\w*", 2.0), (r"programar\w*", 1.8), (r"sedint\w*", 1.8),
-        (r"intrevede\w*", 2.0), (r"discuti\w*", 0.6), (r"(luni|marti|miercuri|joi|vineri)", 0.6),
+        (r"intrevede\w*", 2.0), (r"discuti\w*", 0.6),
+        (r"(luni|marti|miercuri|joi|vineri|sambata|duminica)", 0.6),
         (r"maine", 0.4), (r"saptamana viitoare", 0.8), (r"la ora \d", 1.2), (r"ora \d", 0.6),
         (r"ne (putem )?(vedea|intalni)", 1.8), (r"va convine", 1.2), (r"sunteti disponibil\w*",
          1.2), (r"vizit\w*", 0.5), (r"apel (video|telefonic)", 1.0),
@@ -95,9 +98,9 @@ RULES: dict[Category, list[tuple[str, float]]] = {
          r"check|confirm|advise)", 1.2), (r"i would like to (know|ask|order|buy|request)", 1.0),
         (r"interested in", 1.5), (r"do you (have|offer|provide|sell|ship|deliver|know)", 1.5),
         (r"question\w*", 1.0), (r"wondering", 1.2), (r"inquir\w*|enquir\w*", 1.8),
-        (r"catalog\w*|brochure", 1.2), (r"(in )?stock", 0.8), (r"details", 0.4),
+        (r"catalog\w*|brochure", 1.2), (r"stock", 0.8), (r"details", 0.4),
         (r"is (it|there|this) (possible|available|a way)", 1.2), (r"\?", 0.5),
-        (r"(be |is |are )?available (to order|for purchase|online|in (the )?store|in)", 1.2),
+        (r"available (to order|for purchase|online|in (the )?store|in)", 1.2),
         (r"when (will|is|does|do)", 0.8), (r"what (is|are|time|does)", 0.6), (r"where (can|do|is)",
          0.8), (r"how (do|can|long|does)", 0.8), (r"do i (have|need)", 0.8), (r"can i", 0.8),
         (r"status of", 1.0), (r"what is the status", 1.2), (r"order", 0.3), (r"help", 0.3),
@@ -127,19 +130,19 @@ RULES: dict[Category, list[tuple[str, float]]] = {
         (r"(limited|special) (time|offer)", 1.5), (r"act now|order now|call now", 1.5),
         (r"guarantee\w*|100%", 1.0), (r"work from home|home business|earn \$?\d", 2.0),
         (r"(mortgage|loan|insurance|credit card) (rates?|processing|approved|offers?)", 1.5),
-        (r"(dear|hello) (friend|sir|madam|customer|subscriber)", 1.2), (r"opportunit\w*", 0.8),
+        (r"(dear|hello) (friend|customer|subscriber)", 1.2), (r"opportunit\w*", 0.8),
         (r"investment|profit\w*|income", 1.0), (r"(weekly|daily|monthly) (update|report|"
          r"letter|digest|newsletter|stats)", 1.5), (r"subscri\w*|abonament\w*|abonat\w*", 0.8),
         (r"bine ati venit|welcome to", 1.5), (r"contul (dvs|tau|dumneavoastra)|your account",
          1.0), (r"(link|butonul) (de mai jos|below)", 1.2), (r"inregistrar\w*|registration", 0.8),
         (r"autentific\w*|log ?in|sign ?in", 0.8), (r"echipa \w+|the \w+ team", 0.6),
-        (r"a fost (expediat|livrat|trimis|confirmat|anulat|activat)\w*", 1.2),
-        (r"has been (shipped|delivered|sent|confirmed|cancel+ed|activated)", 1.2),
+        (r"a fost (expediat|livrat|trimis|confirmat|anulat|activat|schimbat|modificat)\w*", 1.2),
+        (r"has been (shipped|delivered|sent|confirmed|cancel+ed|activated|changed|updated)", 1.2),
         (r"cod(ul)? (de )?(confirmare|verificare|activare)", 1.5),
         (r"(invitati|invited) (you )?to join|te-a invitat", 1.5),
         (r"\{\w+\}|%\{\w+\}|\{\{ ?\w+", 2.5),  # an unrendered template: a machine wrote it
         (r"(urgent|confidential) (business|proposal|assistance|transaction)", 2.0),
-        (r"next of kin|beneficiar\w*|transfer (of )?(the|this|these) (funds?|sum|money)", 2.0),
+        (r"next of kin|beneficiary|transfer (of )?(the|this|these) (funds?|sum|money)", 2.0),
         (r"complimentary|no obligation|risk.free|lowest (rates?|prices?)", 1.5),
         (r"webinar|webcast|seminar|conference call at", 1.0), (r"register (now|today|online)",
          1.5), (r"(join|attend) (us|our)", 1.0), (r"per month|as (little|low) as", 1.0),
@@ -148,107 +151,9 @@ RULES: dict[Category, list[tuple[str, float]]] = {
     ],
 }
 
-def _split_top(pattern: str) -> list[str]:
-    """Split a regex at its top-level "|" (not inside a group)."""
-    parts, depth, current = [], 0, ""
-    for ch in pattern:
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if ch == "|" and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += ch
-    return [*parts, current]
-
-
-def _prefixes(pattern: str) -> list[str] | None:
-    """Literal texts one of which every match starts with; None if there is no such set."""
-    out: list[str] = []
-    for alternative in _split_top(pattern):
-        if alternative.startswith("("):
-            depth, end = 0, 0
-            for i, ch in enumerate(alternative):
-                depth += {"(": 1, ")": -1}.get(ch, 0)
-                if depth == 0:
-                    end = i
-                    break
-            if alternative[end + 1:end + 2] in ("?", "*", "{") or alternative.startswith("(?"):
-                return None  # an optional group: the match may start after it
-            inner = _prefixes(alternative[1:end])
-            if inner is None:
-                return None
-            out += inner
-            continue
-        m = re.match(r"[a-z ]+", alternative)
-        literal = m.group(0) if m else ""
-        if literal and len(alternative) > len(literal) and alternative[len(literal)] in "?*{":
-            literal = literal[:-1]
-        if not literal:
-            return None
-        out.append(literal)
-    return out
-
-
-def _anchors(stem: str) -> tuple[str, ...]:
-    """Cheap pre-check for a rule: the text must contain one of these (empty: always search)."""
-    found = _prefixes(stem)
-    return tuple(found) if found else ()
-
-
-_COMPILED = {
-    category: [(re.compile(rf"(?<!\w)(?:{stem})(?!\w)"), _anchors(stem), weight)
-               for stem, weight in rules]
-    for category, rules in RULES.items()
-}
-
-
-_ALL_ANCHORS = sorted({a for rules in _COMPILED.values() for _, anchors, _ in rules
-                       for a in anchors}, key=len, reverse=True)
-# One scan finds every anchor present; an anchor found also implies its own prefixes (the scan
-# reports only the longest anchor at each position).
-def _trie_regex(words: list[str]) -> str:
-    """An alternation of literals as a prefix tree, so the regex engine branches per letter
-    instead of trying every word at every position."""
-    trie: dict[str, dict] = {}  # type: ignore[type-arg]
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def build(node: dict) -> str:  # type: ignore[type-arg]
-        end = "" in node
-        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        return f"(?:{body})?" if end else body
-
-    return build(trie)
-
-
-# Longest first inside the lookahead: the tree makes each branch greedy, so at a position the
-# scan reports the longest anchor; _IMPLIED adds the shorter ones that start the same way.
-_ANCHOR_SCAN = re.compile(r"\b(?=(" + _trie_regex(_ALL_ANCHORS) + "))")
-_IMPLIED = {a: frozenset(b for b in _ALL_ANCHORS if a.startswith(b)) for a in _ALL_ANCHORS}
-
-
-# Every rule once, in order; which rules each anchor can wake; rules with no anchor run always.
-_RULES = [(category, pattern, anchors, weight)
-          for category, rules in _COMPILED.items() for pattern, anchors, weight in rules]
-_WAKES: dict[str, frozenset[int]] = {
-    a: frozenset(i for i, rule in enumerate(_RULES) if not _IMPLIED[a].isdisjoint(rule[2]))
-    for a in _ALL_ANCHORS
-}
-_ALWAYS = frozenset(i for i, rule in enumerate(_RULES) if not rule[2])
-
-
-def _candidates(text: str) -> frozenset[int]:
-    """The rules that can match `text`: one scan, then set unions, no loop over all rules."""
-    found = set(_ALWAYS)
-    for anchor in set(_ANCHOR_SCAN.findall(text)):
-        found |= _WAKES[anchor]
-    return frozenset(found)
+# Every rule once, in order, and one PhraseSet that finds which can match (see phrases.py).
+_RULES = [(category, stem, weight) for category, rules in RULES.items() for stem, weight in rules]
+_PHRASES = PhraseSet([stem for _, stem, _ in _RULES])
 
 
 @register
@@ -259,25 +164,27 @@ class ContentClassifier(Classifier):
     subject_weight: float = 1.5
     max_reasons: int = 6
     max_chars: int = 6000  # the opening of a long message says what it is about
+    # Diminishing returns: a long bulk mailing names every topic many times, a short complaint
+    # names one once. score / (1 + score / saturation) keeps a pile of weak words from
+    # outvoting the few telling ones (and the style signals).
+    saturation: float = 16.0
 
     def judge(self, msg: ParsedMessage) -> Verdict:
         verdict = Verdict()
         subject = fold_diacritics(msg.subject)
         body = fold_diacritics(msg.text[:self.max_chars])
         words: dict[Category, dict[str, None]] = {}
-        subject_rules, body_rules = _candidates(subject), _candidates(body)
-        for index in sorted(subject_rules | body_rules):
-            category, pattern, _, weight = _RULES[index]
-            in_subject = pattern.search(subject) if index in subject_rules else None
-            in_body = pattern.search(body) if index in body_rules else None
-            if not (in_subject or in_body):
-                continue
-            score = weight * (self.subject_weight if in_subject else 1.0)
-            if in_subject and in_body:
+        in_subject, in_body = _PHRASES.search(subject), _PHRASES.search(body)
+        for index in sorted(in_subject.keys() | in_body.keys()):
+            category, _, weight = _RULES[index]
+            score = weight * (self.subject_weight if index in in_subject else 1.0)
+            if index in in_subject and index in in_body:
                 score += weight * 0.5
-            word = (in_subject or in_body).group(0)  # type: ignore[union-attr]
+            word = in_subject.get(index) or in_body[index]
             verdict.scores[category] = verdict.scores.get(category, 0.0) + score
             words.setdefault(category, {})[word] = None
+        if self.saturation > 0:
+            verdict.scores = {c: s / (1 + s / self.saturation) for c, s in verdict.scores.items()}
         ranked = sorted(words, key=lambda c: verdict.scores[c], reverse=True)
         verdict.reasons = [
             f"{category} words: {', '.join(list(words[category])[: self.max_reasons])}"
