@@ -26,7 +26,9 @@ import aiosmtplib
 
 from .config import SmtpConfig
 from .errors import InboxopsError, SendError, StateError
+from .faults import halt_point
 from .fetch import NETWORK_ERRORS, Source
+from .liveness import identity, is_gone
 from .store import Store, now_iso
 
 log = logging.getLogger(__name__)
@@ -191,18 +193,22 @@ class Outbox:
         """Rows left `sending` by a crash (their lease ran out): confirm them, else requeue only
         if provably unsent, else leave them `unknown` for a human."""
         now = now or datetime.now(UTC)
-        for row in self.store.query(
-            "SELECT * FROM outbox WHERE state = 'sending' AND "
-            "(next_attempt_at IS NULL OR next_attempt_at < ?)",
-            (now.isoformat(timespec="seconds"),),
-        ):
+        stamp = now.isoformat(timespec="seconds")
+        for row in self.store.query("SELECT * FROM outbox WHERE state = 'sending'"):
+            expired = row["next_attempt_at"] is None or row["next_attempt_at"] < stamp
+            if not (expired or is_gone(row["owner"])):
+                continue  # a live process is sending it right now
             delivered = await self.transport.delivered(row)
             if delivered:
                 self._mark_sent(row, "confirmed after restart")
             elif delivered is False or row["phase"] != "data":
                 # DATA never began: the server cannot have the message, so sending is safe.
+                # Only if the row is still the dead holder's: another process may have
+                # recovered and claimed it meanwhile.
                 self.store.transition("outbox", row["id"], ("sending",), "queued",
-                                      detail="not delivered before the restart; requeued")
+                                      detail="not delivered before the restart; requeued",
+                                      expect={"owner": row["owner"], "phase": row["phase"]},
+                                      next_attempt_at=None, owner=None)
             else:
                 # Killed after DATA began: a server takes a message only at the final ".", and
                 # the gap between that and our commit is a moment, so the message is taken as
@@ -230,10 +236,13 @@ class Outbox:
             if not self.store.transition(
                 "outbox", row["id"], ("queued",), "sending", attempts=row["attempts"] + 1,
                 next_attempt_at=lease.isoformat(timespec="seconds"), phase="claimed",
+                owner=identity(),
             ):
                 continue  # another sender took it
+            halt_point("claimed")
             try:
                 await self.transport.send(row, self._phase_setter(row["id"]))
+                halt_point("accepted")
             except SendError as e:
                 self._failed(row, e, now)
                 continue
@@ -250,6 +259,7 @@ class Outbox:
                     log.error("outbox %s: delivery uncertain (%s); not resent", row["id"], e)
                 continue
             self._mark_sent(row, None)
+            halt_point("recorded")
             sent += 1
         await self.after_send()
         return sent
@@ -277,6 +287,7 @@ class Outbox:
 
     def _phase_setter(self, pk: int) -> Callable[[], None]:
         def data_begins() -> None:
+            halt_point("before-data")
             with self.store.tx():
                 self.store.conn.execute("UPDATE outbox SET phase = 'data' WHERE id = ?", (pk,))
         return data_begins
@@ -331,6 +342,7 @@ class Outbox:
             ) if ids else []
             if answered:
                 self.source.mark_answered(answered)
+            halt_point("filed")
         except Exception as e:  # noqa: BLE001 - the mail is sent; filing it can wait
             log.warning("could not file sent mail yet: %s", e)
             return

@@ -149,6 +149,12 @@ def _m007_outbox_phase(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE outbox ADD COLUMN phase TEXT")
 
 
+def _m008_outbox_owner(db: sqlite_utils.Database) -> None:
+    # Which process holds a `sending` row ("host:pid:start"), so a restart after kill -9 takes
+    # the row back at once when that process is gone, instead of waiting for the lease to end.
+    db.execute("ALTER TABLE outbox ADD COLUMN owner TEXT")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_hash_index", _m002_hash_index),
@@ -157,6 +163,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("005_thread_key", _m005_thread_key),
     ("006_draft_copies", _m006_draft_copies),
     ("007_outbox_phase", _m007_outbox_phase),
+    ("008_outbox_owner", _m008_outbox_owner),
 ]
 
 
@@ -243,16 +250,19 @@ class Store:
 
     def transition(
         self, table: str, pk: int, from_states: tuple[str, ...], to_state: str,
-        detail: Any = None, **fields: Any,
+        detail: Any = None, expect: dict[str, Any] | None = None, **fields: Any,
     ) -> bool:
-        """Move a row from one of `from_states` to `to_state`; False if someone else moved it."""
+        """Move a row from one of `from_states` to `to_state`; False if someone else moved it.
+        `expect` adds column values the row must still have (say, the same lease holder)."""
         assert table in {"messages", "drafts", "outbox", "meetings"}
         sets = ", ".join(["state = ?"] + [f'"{k}" = ?' for k in fields])
         marks = ", ".join("?" * len(from_states))
+        expect = expect or {}
+        extra = "".join(f' AND "{k}" IS ?' for k in expect)
         with self.tx():
             cur = self.conn.execute(
-                f"UPDATE {table} SET {sets} WHERE id = ? AND state IN ({marks})",
-                (to_state, *fields.values(), pk, *from_states),
+                f"UPDATE {table} SET {sets} WHERE id = ? AND state IN ({marks}){extra}",
+                (to_state, *fields.values(), pk, *from_states, *expect.values()),
             )
             if cur.rowcount != 1:
                 return False
