@@ -201,6 +201,10 @@ class ApprovalConfig(Section):
     )
     drafts_folder: str = Field("", description="drafts folder; empty = special-use \\Drafts")
     approved_folder: str = Field("InboxOps/Approved", description="move a draft here to send it")
+    approve_by: Literal["folder", "flag"] = Field(
+        "folder", description='"folder": move the draft to approved_folder; "flag": flag (star) '
+        "it where it is, for clients where moving a draft is awkward"
+    )
     reject_after_seconds: float = Field(
         60, ge=0, description="a draft gone from Drafts this long (not approved) is rejected"
     )

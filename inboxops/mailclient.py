@@ -1,10 +1,10 @@
 """Approval in the assistant's own mail client (Outlook, Thunderbird, a phone).
 
 Each pending draft is also put in the Drafts folder, carrying an id header. The assistant edits
-it there if they wish, then moves it to the approved folder to send it, or deletes it to reject
-it. Mail clients re-save a draft as a new message with a new UID, so drafts are followed by the
-id header, never by UID. The CLI works on the same queue: whichever channel decides first wins,
-and the other's copy is tidied away.
+it there if they wish, then moves it to the approved folder (or, with `approve_by = "flag"`,
+flags it) to send it, or deletes it to reject it. Mail clients re-save a draft as a new message
+with a new UID, so drafts are followed by the id header, never by UID. The CLI works on the
+same queue: whichever channel decides first wins, and the other's copy is tidied away.
 """
 
 from __future__ import annotations
@@ -35,10 +35,13 @@ def sync(store: Store, cfg: Config, source: ImapSource) -> None:
         if not drafts_folder:
             log.warning("no Drafts folder found; set [approval] drafts_folder")
             return
-        approved = cfg.approval.approved_folder
-        if not client.folder_exists(approved):
-            client.create_folder(approved)
-        _collect_approved(store, cfg, client, approved)
+        if cfg.approval.approve_by == "flag":
+            _collect_flagged(store, cfg, client, drafts_folder)
+        else:
+            approved = cfg.approval.approved_folder
+            if not client.folder_exists(approved):
+                client.create_folder(approved)
+            _collect_approved(store, cfg, client, approved)
         present = _tokens(cfg, client, drafts_folder)
         _notice_deleted(store, cfg, present)
         _publish(store, cfg, client, drafts_folder, present)
@@ -65,19 +68,36 @@ def _collect_approved(store: Store, cfg: Config, client: IMAPClient, folder: str
     it, then remove that copy (ours, not client mail)."""
     copies = _tokens(cfg, client, folder)  # selects the folder
     for draft_id, uids in copies.items():
-        latest = max(uids)
-        raw = client.fetch([latest], ["BODY.PEEK[]"])[latest][b"BODY[]"]
-        text = parse_message(raw).full_text.strip() + "\n"
-        row = store.one("SELECT state, body_text FROM drafts WHERE id = ?", (draft_id,))
-        if row and row["state"] == "pending":
-            try:
-                approve(store, cfg, draft_id, text=None if text == row["body_text"] else text,
-                        by="mail-client")
-                log.info("draft %s approved in the mail client", draft_id)
-            except InboxopsError as e:  # e.g. a meeting whose slot has passed
-                log.warning("draft %s could not be approved: %s", draft_id, e)
-                continue
-        _remove(client, uids)
+        if _approve_copy(store, cfg, client, draft_id, max(uids)):
+            _remove(client, uids)
+
+
+def _collect_flagged(store: Store, cfg: Config, client: IMAPClient, folder: str) -> None:
+    """With `approve_by = "flag"`: every draft flagged (starred) in Drafts is approved with the
+    text of its flagged copy; then all its copies leave Drafts."""
+    copies = _tokens(cfg, client, folder)  # selects the folder
+    flagged = set(client.search(["FLAGGED", "HEADER", DRAFT_HEADER, f"@{cfg.domain}"]))
+    for draft_id, uids in copies.items():
+        chosen = [uid for uid in uids if uid in flagged]
+        if chosen and _approve_copy(store, cfg, client, draft_id, max(chosen)):
+            _remove(client, uids)
+
+
+def _approve_copy(store: Store, cfg: Config, client: IMAPClient, draft_id: int, uid: int) -> bool:
+    """Approve a draft with the text of one copy of it (in the selected folder), as the
+    assistant left it. False if it could not be approved (the copy then stays)."""
+    raw = client.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"]
+    text = parse_message(raw).full_text.strip() + "\n"
+    row = store.one("SELECT state, body_text FROM drafts WHERE id = ?", (draft_id,))
+    if row and row["state"] == "pending":
+        try:
+            approve(store, cfg, draft_id, text=None if text == row["body_text"] else text,
+                    by="mail-client")
+            log.info("draft %s approved in the mail client", draft_id)
+        except InboxopsError as e:  # e.g. a meeting whose slot has passed
+            log.warning("draft %s could not be approved: %s", draft_id, e)
+            return False
+    return True
 
 
 def _notice_deleted(store: Store, cfg: Config, present: dict[int, list[int]]) -> None:

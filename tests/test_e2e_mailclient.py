@@ -17,10 +17,10 @@ from mailfactory import client_mail
 HEADER = "X-InboxOps-Draft"
 
 
-def setup(tmp_path: Path, imap_user: Any, smtp_sink: Any, n: int) -> Path:
+def setup(tmp_path: Path, imap_user: Any, smtp_sink: Any, n: int, approval: str = "") -> Path:
     config = imap_config(tmp_path, imap_user, smtp_sink,
                          mailbox={"sort": "keyword"})
-    text = config.read_text() + "[approval]\nreject_after_seconds = 0\n"
+    text = config.read_text() + "[approval]\nreject_after_seconds = 0\n" + approval
     config.write_text(text)
     for i in range(n):
         imap_user.dovecot.append(imap_user.address, client_mail(
@@ -105,3 +105,28 @@ def test_cli_and_mail_client_at_once_send_once(
                   for m in smtp_sink.messages) == ["Re: Price question 0", "Re: Price question 1"]
     assert draft_copies(imap_user) == {}
     assert draft_copies(imap_user, "InboxOps/Approved") == {}
+
+
+def test_flagging_a_draft_approves_it_when_config_says_flag(
+    tmp_path: Path, imap_user: Any, smtp_sink: Any
+) -> None:
+    config = setup(tmp_path, imap_user, smtp_sink, 2, approval='approve_by = "flag"\n')
+    copies = draft_copies(imap_user)
+    uid, _flags, raw = copies["Re: Price question 0"]
+    edited = raw.replace(b"Thank you for your message", b"Product 0 costs 25 euro. Thanks")
+    with imap_user.client() as client:
+        # Edited and re-saved (new UID), then starred where it is; the other draft is left alone.
+        client.append("Drafts", edited, flags=[b"\\Draft", b"\\Seen", b"\\Flagged"])
+        client.select_folder("Drafts")
+        client.delete_messages([uid])
+        client.expunge()
+    cli(config, "run", "--once")
+
+    assert smtp_sink.wait_for(1)
+    assert len(smtp_sink.messages) == 1
+    sent = email.message_from_bytes(smtp_sink.messages[0]["data"], policy=default)
+    assert "Product 0 costs 25 euro. Thanks" in sent.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert [d["subject"] for d in drafts(config)] == ["Re: Price question 1"]
+    assert set(draft_copies(imap_user)) == {"Re: Price question 1"}  # the approved one left
+    folders = imap_user.dovecot.folders(imap_user.address)
+    assert "InboxOps/Approved" not in folders  # flag mode creates no approval folder
