@@ -1,6 +1,6 @@
 """Automatic acknowledgements: the one kind of mail sent without approval, so every LOOP-2
 signal must stop it, it goes only to the envelope sender, is labelled per RFC 3834, and an
-echoing auto-responder gets at most one, even across restarts."""
+echoing auto-responder gets at most one, even across restarts. Real Dovecot and aiosmtpd."""
 
 from __future__ import annotations
 
@@ -11,24 +11,29 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from configs import imap_config, maildir_config
-from helpers import cli, drop
+from configs import imap_config
+from helpers import cli
 from mailfactory import client_mail
 
 COMPLAINT = dict(subject="Broken heater", body="The heater is broken again. This is "
                  "unacceptable and I want a refund.")
 
 
-def ack_config(tmp_path: Path) -> Path:
-    config = maildir_config(tmp_path)
+def ack_config(tmp_path: Path, imap_user: Any, smtp_sink: Any) -> Path:
+    config = imap_config(tmp_path, imap_user, smtp_sink)
     text = config.read_text().replace("[replies]\n", "[replies]\nauto_ack = ['complaint']\n")
     config.write_text(text)
     return config
 
 
-def acks(tmp_path: Path) -> list[Any]:
-    return [email.message_from_bytes(p.read_bytes(), policy=default)
-            for p in sorted((tmp_path / "outbox").glob("*-ack-*.eml"))]
+def acks(smtp_sink: Any) -> list[Any]:
+    """Acknowledgements the SMTP server received (they carry Auto-Submitted: auto-replied)."""
+    out = []
+    for m in smtp_sink.messages:
+        msg = email.message_from_bytes(m["data"], policy=default)
+        if msg["Auto-Submitted"] == "auto-replied":
+            out.append((m, msg))
+    return out
 
 
 @pytest.mark.parametrize(
@@ -51,33 +56,41 @@ def acks(tmp_path: Path) -> list[Any]:
     ],
 )
 def test_each_loop_signal_suppresses_the_acknowledgement(
-    tmp_path: Path, headers: dict[str, str]
+    tmp_path: Path, headers: dict[str, str], imap_user: Any, smtp_sink: Any
 ) -> None:
-    config = ack_config(tmp_path)
+    config = ack_config(tmp_path, imap_user, smtp_sink)
     extra = {"Return-Path": "<ana@client.example>", **headers}
     sender = extra.pop("From", "Ana Popescu <ana@client.example>")
     if "NO-RETURN-PATH" in extra:
         del extra["NO-RETURN-PATH"], extra["Return-Path"]
-    drop(tmp_path / "mail", "1700000060.M1P1.t", client_mail(sender=sender, headers=extra,
-                                                             **COMPLAINT))
+    if sender.endswith("<office@example.test>"):
+        sender = f"Office <{imap_user.address}>"  # ourselves
+    imap_user.dovecot.append(imap_user.address, client_mail(
+        sender=sender, to=imap_user.address, headers=extra, **COMPLAINT))
     cli(config, "run", "--once")
-    assert acks(tmp_path) == []
+    db = sqlite3.connect(tmp_path / "inboxops.db")
+    assert db.execute("SELECT count(*) FROM messages").fetchone() == (1,)  # it was read
+    assert db.execute("SELECT count(*) FROM outbox WHERE kind = 'ack'").fetchone() == (0,)
+    assert acks(smtp_sink) == []
 
 
-def test_a_plain_complaint_is_acknowledged_by_the_rules(tmp_path: Path) -> None:
-    config = ack_config(tmp_path)
-    drop(tmp_path / "mail", "1700000061.M1P1.t", client_mail(
-        sender="Ana Popescu <ana@client.example>",
+def test_a_plain_complaint_is_acknowledged_by_the_rules(
+    tmp_path: Path, imap_user: Any, smtp_sink: Any
+) -> None:
+    config = ack_config(tmp_path, imap_user, smtp_sink)
+    imap_user.dovecot.append(imap_user.address, client_mail(
+        sender="Ana Popescu <ana@client.example>", to=imap_user.address,
         headers={"Return-Path": "<bounces-ana@client.example>", "Auto-Submitted": "no",
                  "Reply-To": "someone-else@client.example"}, **COMPLAINT))
     cli(config, "run", "--once")
-    (ack,) = acks(tmp_path)
-    assert ack["To"].addresses[0].addr_spec == "bounces-ana@client.example"  # envelope only
+    assert smtp_sink.wait_for(1)
+    ((envelope, ack),) = acks(smtp_sink)
+    assert envelope["rcpt_tos"] == ["bounces-ana@client.example"]  # the envelope sender only
+    assert envelope["mail_from"] in ("", "<>")  # MAIL FROM:<>
+    assert ack["To"].addresses[0].addr_spec == "bounces-ana@client.example"
     assert ack["Auto-Submitted"] == "auto-replied" and ack["Precedence"] == "bulk"
     assert ack["X-Auto-Response-Suppress"] == "All" and ack["In-Reply-To"]
     assert ack["Subject"].startswith("Re: Broken heater [C-")
-    db = sqlite3.connect(tmp_path / "inboxops.db")
-    assert db.execute("SELECT mail_from FROM outbox WHERE kind = 'ack'").fetchone() == ("",)
     # The human reply is still drafted and waits for approval.
     assert "complaint" in cli(config, "drafts")
 
