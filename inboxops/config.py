@@ -108,6 +108,11 @@ class MailboxConfig(Secret):
         60, gt=0, description="poll interval without IDLE (maildir: directory scan interval)"
     )
     batch_size: int = Field(200, ge=1, le=5000, description="messages fetched per batch")
+    authserv_id: list[str] = Field(
+        [], description="the authserv-id(s) your own mail server writes in "
+        "Authentication-Results; when set, automatic mail goes only to senders it saw pass "
+        "DMARC (or aligned SPF/DKIM)"
+    )
 
     @model_validator(mode="after")
     def _security(self) -> MailboxConfig:

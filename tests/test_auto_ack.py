@@ -111,3 +111,28 @@ def test_an_echoing_autoresponder_gets_one_acknowledgement_even_across_restarts(
     acks_sent = [m for m in smtp_sink.messages if m["rcpt_tos"] == [bot]]
     assert len(acks_sent) == 1
     assert acks_sent[0]["mail_from"] in ("", "<>")  # MAIL FROM:<>
+
+
+def test_with_our_authserv_id_set_only_authenticated_senders_get_acknowledged(
+    tmp_path: Path, imap_user: Any, smtp_sink: Any
+) -> None:
+    """LOOP-6: a forged From (our MTA says dmarc=fail), or a sender's own claim of a pass, gets
+    no automatic mail; the same complaint vouched for by our MTA does."""
+    config = ack_config(tmp_path, imap_user, smtp_sink)
+    config.write_text(config.read_text().replace(
+        "[mailbox]\n", '[mailbox]\nauthserv_id = ["mx.office.example"]\n'))
+    cases = {
+        "forged": "mx.office.example; dmarc=fail header.from=client.example",
+        "self-claimed": "mx.client.example; dmarc=pass header.from=client.example",
+        "vouched": "mx.office.example; dmarc=pass header.from=client.example",
+    }
+    for name, result in cases.items():
+        imap_user.dovecot.append(imap_user.address, (
+            f"Authentication-Results: {result}\r\n".encode() + client_mail(
+                sender=f"{name} <{name}@client.example>", to=imap_user.address,
+                headers={"Return-Path": f"<{name}@client.example>"}, **COMPLAINT)))
+    cli(config, "run", "--once")
+    assert smtp_sink.wait_for(1)
+    assert [envelope["rcpt_tos"] for envelope, _ in acks(smtp_sink)] == [
+        ["vouched@client.example"]]
+    assert "complaint" in cli(config, "drafts")  # all three still get a draft for a human

@@ -124,7 +124,7 @@ def test_daemon_reconnects_after_the_server_drops_it(
         wait_until(lambda: "IMAP connection problem" in log_path.read_text())
         imap_user.dovecot.append(imap_user.address, client_mail(
             to=imap_user.address, subject="After the drop", body="Do you have red ones?"))
-        found = wait_until(lambda: drafts(config), timeout=15)
+        found = wait_until(lambda: drafts(config))
         assert found[0]["subject"] == "Re: After the drop"
         assert log_path.read_text().count("with IDLE") >= 2
         assert stop(proc) == 0

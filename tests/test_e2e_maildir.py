@@ -192,8 +192,10 @@ def test_digest_is_sent_once_a_day_by_the_daemon_even_across_restarts(tmp_path: 
     def digests() -> list[Path]:
         return [p for p in (tmp_path / "outbox").glob("*-digest-*.eml")]
 
-    for _ in range(2):  # start, let it settle, stop; then again: a restart the same day
-        with running_daemon(config) as proc:
+    for round_ in range(2):  # start, let it settle, stop; then again: a restart the same day
+        log = tmp_path / f"daemon-{round_}.log"
+        with running_daemon(config, log) as proc:
+            wait_until(lambda log=log: "inboxops ready" in log.read_text())  # handler installed
             wait_until(digests)
             wait_until(lambda: drafts(config))
             time.sleep(1.5)

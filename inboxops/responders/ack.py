@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from .. import compose
+from ..authresults import sender_authenticated
 from ..classifiers.signals import automation_signals, courtesy_signals
 from ..config import Config
 from ..models import ParsedMessage
@@ -28,6 +29,10 @@ def reasons_not_to_ack(
     if category not in cfg.replies.auto_ack:
         return ["category not acknowledged automatically"]
     reasons = automation_signals(parsed, cfg.own_addresses) + courtesy_signals(parsed)
+    if cfg.mailbox.authserv_id:  # LOOP-6: a forged From must not trigger automatic mail
+        trusted, why = sender_authenticated(parsed, set(cfg.mailbox.authserv_id))
+        if not trusted:
+            reasons.append(f"sender not authenticated: {why}")
     if not parsed.return_path:
         reasons.append("no envelope sender to answer")
     elif parsed.calendar_method:
