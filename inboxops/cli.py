@@ -243,15 +243,20 @@ def reject(c: Context, draft_id: int) -> None:
 
 @main.command()
 @click.option("--send-now", is_flag=True, help="build and send a digest now")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True,
+              path_type=Path), help="also write the HTML part to this file (to preview it)")
 @pass_ctx
-def digest(c: Context, send_now: bool) -> None:
+def digest(c: Context, send_now: bool, html_path: Path | None) -> None:
     """Send the manager's digest now, or print what it would say."""
+    from datetime import UTC, datetime
+
     from .digest import queue_digest, render
 
+    if html_path is not None:
+        html_path.write_text(render(c.store, c.cfg, datetime.now(UTC))[2] or "",
+                             encoding="utf-8")
     if not send_now:
-        from datetime import UTC, datetime
-
-        subject, text = render(c.store, c.cfg, datetime.now(UTC))
+        subject, text, _ = render(c.store, c.cfg, datetime.now(UTC))
         click.echo(f"Subject: {subject}\n\n{text}")
         return
     pk = queue_digest(c.store, c.cfg, force=True)

@@ -55,6 +55,14 @@ def open_source(cfg: MailboxConfig) -> Source:
     return MaildirSource(cfg) if cfg.kind == "maildir" else ImapSource(cfg)
 
 
+def note_mailbox_error(store: Store, error: Exception) -> None:
+    """Keep a mailbox error in the event log for the digest; never fails the caller."""
+    try:
+        store.event("mailbox", None, "error", str(error) or type(error).__name__)
+    except Exception as e:  # noqa: BLE001 - e.g. database locked: the log line is enough
+        log.debug("could not record the mailbox error: %s", e)
+
+
 # -- Maildir ------------------------------------------------------------------------------------
 
 
@@ -282,6 +290,7 @@ class ImapSource:
             except (MailboxError, *NETWORK_ERRORS) as e:
                 wait = min(300.0, delay) * random.uniform(0.8, 1.2)
                 log.warning("IMAP connection problem: %s; retrying in %.0fs", e, wait)
+                note_mailbox_error(store, e)
                 stop.wait(wait)
                 delay = min(300.0, delay * 2)
             except Exception:  # e.g. "database is locked": keep intake alive, with backoff

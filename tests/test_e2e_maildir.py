@@ -8,9 +8,11 @@ import email
 import json
 import signal
 import time
+from datetime import datetime, timedelta
 from email.policy import default
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -182,7 +184,9 @@ def test_digest_is_sent_once_a_day_by_the_daemon_even_across_restarts(tmp_path: 
     from configs import base_sections, write_config
 
     sections = base_sections(tmp_path)
-    sections["digest"] = {"to": ["manager@example.test"], "time": "00:00", "enabled": True}
+    # A digest time that has just passed (in the office's timezone): due at start-up.
+    at = (datetime.now(ZoneInfo("Europe/Bucharest")) - timedelta(minutes=5)).strftime("%H:%M")
+    sections["digest"] = {"to": ["manager@example.test"], "time": at, "enabled": True}
     sections["mailbox"] = {"kind": "maildir", "path": str(tmp_path / "mail"), "sort": "off"}
     sections["smtp"] = {"kind": "outbox-dir", "path": str(tmp_path / "outbox"),
                         "from": "Office <office@example.test>"}
