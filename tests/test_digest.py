@@ -239,3 +239,18 @@ def test_a_return_after_the_grace_sends_no_digest_for_that_day(tmp_path: Path) -
     cli(config, "run", "--once")
     cli(config, "run", "--once")
     assert len(list((tmp_path / "outbox").glob("*-digest-*.eml"))) == 1
+
+
+def test_digest_command_previews_text_and_html_without_sending(tmp_path: Path) -> None:
+    sections = base_sections(tmp_path)
+    sections["mailbox"] = {"kind": "maildir", "path": str(tmp_path / "mail"), "sort": "off"}
+    sections["smtp"] = {"kind": "outbox-dir", "path": str(tmp_path / "outbox"),
+                        "from": "Office <office@example.test>"}
+    config = write_config(tmp_path / "config.toml", sections)
+    drop(tmp_path / "mail", "1700000070.M1P1.test", client_mail())
+    cli(config, "run", "--once")
+    out = cli(config, "digest", "--html", str(tmp_path / "digest.html"))
+    assert "1 message(s) came in" in out
+    html = (tmp_path / "digest.html").read_text()
+    assert len(chart_rows(html)) == 14 and "Inquiries: 1" in html
+    assert list((tmp_path / "outbox").glob("*.eml")) == []  # a preview sends nothing
