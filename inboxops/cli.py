@@ -1,6 +1,7 @@
 """The command line: a thin client over the library that turns its errors into one clear line.
 
-    inboxops run | check | drafts | show | approve | reject | digest | classify | meetings | outbox
+    inboxops run | check | drafts | show | approve | reject | digest | backfill | classify |
+    meetings | outbox
 """
 
 from __future__ import annotations
@@ -262,6 +263,26 @@ def digest(c: Context, send_now: bool, html_path: Path | None) -> None:
     pk = queue_digest(c.store, c.cfg, force=True)
     click.echo(f"digest queued as outbox {pk}")
     _deliver(c)
+
+
+@main.command()
+@click.option("--since", help='how far back: "30d", "2w" or a date "2026-10-01"; leave out to '
+              "resume an interrupted backfill")
+@pass_ctx
+def backfill(c: Context, since: str | None) -> None:
+    """Take the mail of a past period (progress on stderr); resumable if interrupted."""
+    from datetime import date
+
+    from .backfill import Progress, parse_since
+    from .backfill import run as run_backfill
+
+    setup_logging("ERROR")  # one warning per message would bury the progress line
+    start = parse_since(since, date.today()) if since else None
+    progress = Progress(sys.stderr, tty=sys.stderr.isatty())
+    job = run_backfill(c.cfg, c.store, start, progress)
+    click.echo(f"backfill since {job.since}{' (resumed)' if job.resumed else ''}: "
+               f"{job.total} message(s) in the period, {job.taken} taken now, "
+               f"{job.total - job.taken} already there before")
 
 
 @main.command()

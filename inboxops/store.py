@@ -358,3 +358,17 @@ class Store:
                 "SELECT source_key FROM messages WHERE source = ? AND folder = ?", (source, folder)
             )
         }
+
+    def intake_start(self, source: str, folder: str) -> dict[str, Any] | None:
+        """How intake began for this folder (first start), or None before the first start."""
+        return self.one("SELECT mode, not_before, at FROM intake_start WHERE source = ? AND "
+                        "folder = ?", (source, folder))
+
+    def set_intake_start(
+        self, source: str, folder: str, mode: str, not_before: str | None
+    ) -> None:
+        with self.tx():
+            self.conn.execute(
+                "INSERT OR IGNORE INTO intake_start VALUES (?, ?, ?, ?, ?)",
+                (source, folder, mode, not_before, now_iso()),
+            )
