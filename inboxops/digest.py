@@ -108,10 +108,13 @@ def _failures(store: Store, cfg: Config, since: str) -> dict[str, Any]:
     sending = [
         {**r, "rcpts": ", ".join(json.loads(r["rcpts"])), "error": r["last_error"] or ""}
         for r in store.query(
-            "SELECT id, kind, rcpts, state, last_error FROM outbox WHERE state IN ('failed', "
-            "'unknown') OR (state = 'sent' AND last_error LIKE 'assumed delivered%' AND "
-            "sent_at > ?) ORDER BY id", (since,))
-    ]
+            # unknown: open until a human settles it; failed and assumed delivered: news once
+            "SELECT id, kind, rcpts, state, last_error FROM outbox o WHERE state = 'unknown' "
+            "OR (state = 'failed' AND EXISTS (SELECT 1 FROM events e WHERE e.entity = "
+            "'outbox' AND e.entity_id = o.id AND e.event = 'failed' AND e.at > ?)) OR (state ="
+            " 'sent' AND last_error LIKE 'assumed delivered%' AND sent_at > ?) ORDER BY id",
+            (since, since))
+    ][:MAX_LISTED]
     mailbox = [
         {"error": r["detail"] or r["event"], "count": r["n"], "last": _local(r["last"], tz)}
         for r in store.query(

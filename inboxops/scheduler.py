@@ -74,3 +74,12 @@ def digest_slot(cfg: Config, now: datetime) -> date | None:
 def digest_due(cfg: Config, now: datetime) -> bool:
     """Is a digest due now (today's time passed, within the grace)?"""
     return digest_slot(cfg, now) is not None
+
+
+def next_digest_time(cfg: Config, now: datetime) -> datetime | None:
+    """When the next digest is due (local time), for status displays; None when disabled."""
+    if not cfg.digest.enabled:
+        return None
+    at = last_digest_time(cfg, now)
+    day = at.date() + timedelta(days=1)  # the same wall-clock time the next day, across DST
+    return datetime(day.year, day.month, day.day, at.hour, at.minute, tzinfo=at.tzinfo)

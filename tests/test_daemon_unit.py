@@ -10,7 +10,7 @@ import pytest
 
 from inboxops import config
 from inboxops.daemon import sd_notify
-from inboxops.scheduler import digest_due, digest_slot
+from inboxops.scheduler import digest_due, digest_slot, next_digest_time
 
 
 @pytest.mark.parametrize("abstract", [False, True])
@@ -56,3 +56,15 @@ def test_a_missed_digest_is_due_within_the_grace_and_keyed_by_its_own_day() -> N
     assert digest_slot(cfg, datetime(2026, 11, 27, 22, 45, tzinfo=UTC)) == date(2026, 11, 27)
     # Beyond the grace that day's digest is skipped: the next one covers the gap.
     assert digest_slot(cfg, datetime(2026, 11, 27, 23, 31, tzinfo=UTC)) is None
+
+
+def test_next_digest_time_is_the_next_local_occurrence_across_dst() -> None:
+    cfg = config.default()
+    cfg.digest.time = "08:00"
+    # Bucharest leaves summer time on 25 Oct 2026: 08:00 is 05:00 UTC before, 06:00 after.
+    nxt = next_digest_time(cfg, datetime(2026, 10, 24, 6, 0, tzinfo=UTC))
+    assert nxt is not None and nxt.astimezone(UTC) == datetime(2026, 10, 25, 6, 0, tzinfo=UTC)
+    nxt = next_digest_time(cfg, datetime(2026, 10, 24, 4, 0, tzinfo=UTC))
+    assert nxt is not None and nxt.astimezone(UTC) == datetime(2026, 10, 24, 5, 0, tzinfo=UTC)
+    cfg.digest.enabled = False
+    assert next_digest_time(cfg, datetime(2026, 10, 24, 4, 0, tzinfo=UTC)) is None

@@ -193,7 +193,6 @@ def test_restart_across_digest_time_sends_it_once_and_never_again(
     """Down at digest time: sent on return (within the grace); a second restart sends nothing;
     and a return after the grace sends nothing for that day."""
     config = imap_config(tmp_path, imap_user, smtp_sink)
-    imap_user.dovecot.append(imap_user.address, client_mail(to=imap_user.address))
 
     def set_digest_time(delta: timedelta, grace: int = 6) -> None:
         at = (datetime.now(TZ) + delta).strftime("%H:%M")
@@ -204,20 +203,24 @@ def test_restart_across_digest_time_sends_it_once_and_never_again(
     def digests() -> list[Any]:
         return [m for m in smtp_sink.messages if m["rcpt_tos"] == [MANAGER]]
 
-    def run_for_a_while() -> None:
+    def run_for_a_while(subject: str) -> None:
+        """Start, see the daemon do a full pass on new mail (its start-up chores have run by
+        then), give the chores a moment more, stop."""
+        imap_user.dovecot.append(imap_user.address, client_mail(
+            to=imap_user.address, subject=subject))
         with running_daemon(config) as proc:
-            wait_until(lambda: drafts(config))
-            time.sleep(3)  # the start-up chores have run; none may send a second digest
+            wait_until(lambda: any(d["subject"] == f"Re: {subject}" for d in drafts(config)))
+            time.sleep(2)
             assert stop(proc) == 0
 
     set_digest_time(timedelta(hours=2))  # before digest time: nothing
-    run_for_a_while()
+    run_for_a_while("Question one")
     assert digests() == []
     set_digest_time(timedelta(minutes=-3))  # the time passed while the daemon was down
     with running_daemon(config) as proc:
         wait_until(digests)
         assert stop(proc) == 0
-    run_for_a_while()  # a restart the same day
+    run_for_a_while("Question two")  # a restart the same day
     assert len(digests()) == 1
     assert parse(digests()[0]["data"])["Auto-Submitted"] == "auto-generated"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from configs import imap_config
-from helpers import cli, drafts, running_daemon, stop
+from helpers import cli, drafts, running_daemon, stop, wait_until
 from mailfactory import client_mail
 
 ASSISTANT = "assistant@example.test"
@@ -61,8 +61,10 @@ def test_an_overdue_complaint_gets_one_reminder_rate_limited_across_restarts(
     assert "Complaint: broken parcel" in body and "eve@client.example" in body
 
     cli(config, "run", "--once")  # the same complaint is never reminded twice...
+    imap_user.dovecot.append(office, client_mail(to=office, subject="Opening hours?"))
     with running_daemon(config) as proc:  # ...not even by a freshly started daemon
-        time.sleep(4)
+        wait_until(lambda: any("Opening hours" in d["subject"] for d in drafts(config)))
+        time.sleep(2)  # its start-up chores ran before that pass; give them a moment more
         assert stop(proc) == 0
     assert len(reminders()) == 1
 
