@@ -17,7 +17,6 @@ import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,6 +26,7 @@ from imapclient.imapclient import ANSWERED, SEEN, SENT, SocketTimeout
 
 from .config import MailboxConfig
 from .errors import MailboxError
+from .first_start import imap_start, maildir_not_before
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -64,20 +64,6 @@ def note_mailbox_error(store: Store, error: Exception) -> None:
         log.debug("could not record the mailbox error: %s", e)
 
 
-def first_start_since(cfg: MailboxConfig, mode: str, now: datetime) -> datetime | None:
-    """Mail older than this is not taken on the first start; None takes all of it."""
-    if mode == "none":
-        return now
-    if mode == "recent":
-        return now - timedelta(days=cfg.first_start_days)
-    return None
-
-
-def _describe(mode: str, cfg: MailboxConfig) -> str:
-    return {"all": "taking all mail already there", "none": "ignoring mail already there",
-            "recent": f"taking the last {cfg.first_start_days} days"}[mode]
-
-
 def _mtime(path: Path) -> float | None:
     try:
         return path.stat().st_mtime
@@ -113,7 +99,7 @@ class MaildirSource:
     def poll(self, store: Store) -> int:
         """Record every file not seen before, oldest first; return how many were new."""
         known = store.known_keys(self.name, self.folder)
-        not_before = self._not_before(store, bool(known))
+        not_before = maildir_not_before(store, self.name, self.folder, self.cfg, bool(known))
         fresh = sorted(
             (mtime, key, path) for key, path in self._files() if key not in known
             and (mtime := _mtime(path)) is not None and mtime >= not_before
@@ -129,20 +115,6 @@ class MaildirSource:
                     if store.record_incoming(self.name, self.folder, key, raw) is not None:
                         count += 1
         return count
-
-    def _not_before(self, store: Store, has_mail: bool) -> float:
-        """Files older than this (epoch seconds) were there before the first start and are
-        left alone, as [mailbox] first_start says; `inboxops backfill` can still take them."""
-        row = store.intake_start(self.name, self.folder)
-        if row is None:
-            mode = "all" if has_mail else self.cfg.first_start  # an upgrade is no first start
-            since = first_start_since(self.cfg, mode, datetime.now(UTC))
-            store.set_intake_start(self.name, self.folder, mode,
-                                   since.isoformat(timespec="seconds") if since else None)
-            log.info("first start on %s: %s", self.name, _describe(mode, self.cfg))
-            row = store.intake_start(self.name, self.folder)
-            assert row is not None
-        return datetime.fromisoformat(row["not_before"]).timestamp() if row["not_before"] else 0
 
     def apply_categories(self, rows: list[dict[str, Any]]) -> list[int]:
         """Move each message to <prefix>.<Category> (Maildir++); nothing unless sort = folder."""
@@ -237,7 +209,7 @@ class ImapSource:
         """Record messages above the last UID, in batches; the folder must be selected."""
         known_validity, last_uid = store.mailbox_state(self.name, self.folder)
         if known_validity is None:
-            last_uid = self._first_start(client, store, uidvalidity)
+            last_uid = imap_start(client, store, self.name, self.cfg, uidvalidity)
         elif known_validity != uidvalidity:
             log.warning(
                 "UIDVALIDITY of %s changed (%s -> %s): resyncing, duplicates caught by hash",
@@ -266,23 +238,6 @@ class ImapSource:
         if not uids:
             store.set_mailbox_state(self.name, self.folder, uidvalidity, last_uid)
         return count
-
-    def _first_start(self, client: IMAPClient, store: Store, uidvalidity: int) -> int:
-        """The UID after which intake begins when this folder is seen for the first time:
-        0 takes everything; otherwise just before the first message since first_start_days
-        ago (INTERNALDATE, IMAP SEARCH SINCE), or after the last one (none)."""
-        mode = self.cfg.first_start
-        since = first_start_since(self.cfg, mode, datetime.now(UTC))
-        last = 0
-        if since is not None:
-            recent = client.search(["SINCE", since.date()]) if mode == "recent" else []
-            last = min(recent) - 1 if recent else max(client.search(["ALL"]), default=0)
-        store.set_intake_start(self.name, self.folder, mode,
-                               since.isoformat(timespec="seconds") if since else None)
-        store.set_mailbox_state(self.name, self.folder, uidvalidity, last)
-        log.info("first start on %s %s: %s (from UID %d)", self.name, self.folder,
-                 _describe(mode, self.cfg), last + 1)
-        return last
 
     def _batches(self, client: IMAPClient, uids: list[int]) -> Iterator[list[int]]:
         """UIDs in batches of at most batch_size messages and MAX_BATCH_BYTES (IMAP-6: sizes
