@@ -108,11 +108,12 @@ def demo_store(folder: Path, language: str) -> tuple[Store, config.Config]:
                 (make_msgid(), start.isoformat(), (start + timedelta(hours=1)).isoformat(),
                  cfg.meetings.timezone, "Meeting with Example Office", next(iter(answers)),
                  json.dumps(answers), state, now.isoformat()))
-        store.conn.execute(
+        cur = store.conn.execute(
             "INSERT INTO outbox (kind, message_id, mail_from, rcpts, raw, state, last_error,"
             " created_at) VALUES ('reply', ?, 'office@example.com', ?, x'', 'failed',"
             " 'SMTP 550 5.1.1 mailbox unavailable', ?)",
             (make_msgid(), json.dumps(["paul@client.example"]), now.isoformat()))
+        store.event("outbox", cur.lastrowid, "failed", "SMTP 550 5.1.1 mailbox unavailable")
     return store, cfg
 
 
