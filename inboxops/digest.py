@@ -186,8 +186,8 @@ def queue_digest(
     queued and `force` is off."""
     now = now or datetime.now(UTC)
     day = day or now.astimezone(ZoneInfo(cfg.meetings.timezone)).date()
-    key = f"{day.isoformat()} manual {now.isoformat(timespec='seconds')}" if force else \
-        day.isoformat()
+    # An extra digest (--send-now) never takes the day's slot, nor collides with another.
+    key = f"{day.isoformat()} manual {now.isoformat()}" if force else day.isoformat()
     with store.tx():  # BEGIN IMMEDIATE: the check and the claim cannot interleave
         if store.one("SELECT 1 FROM digests WHERE day = ?", (key,)):
             return None

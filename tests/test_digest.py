@@ -186,6 +186,15 @@ def test_digest_arrives_with_the_right_counts_and_chart(
     today_titles = rows[labels[-1]]
     assert f"{words['inquiry']}: 1" in today_titles and f"{words['meeting']}: 2" in today_titles
 
+    # The next digest counts from this one, and tells old failures no more.
+    cli(config, "digest", "--send-now")
+    assert smtp_sink.wait_for(before + 2)
+    again = parse([m for m in smtp_sink.messages if m["rcpt_tos"] == [MANAGER]][1]["data"])
+    text = again.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert words["total"].replace("6", "0") in text
+    assert words["failed"] not in text and words["mailbox"] not in text
+    assert words["overdue"] in text  # still late: still listed
+
 
 def test_restart_across_digest_time_sends_it_once_and_never_again(
     tmp_path: Path, imap_user: Any, smtp_sink: Any
