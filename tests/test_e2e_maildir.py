@@ -191,15 +191,17 @@ def test_digest_is_sent_once_a_day_by_the_daemon_even_across_restarts(tmp_path: 
     sections["smtp"] = {"kind": "outbox-dir", "path": str(tmp_path / "outbox"),
                         "from": "Office <office@example.test>"}
     config = write_config(tmp_path / "config.toml", sections)
-    drop(tmp_path / "mail", "1700000030.M1P1.test", client_mail())
 
     def digests() -> list[Path]:
         return [p for p in (tmp_path / "outbox").glob("*-digest-*.eml")]
 
-    for _ in range(2):  # start, let it settle, stop; then again: a restart the same day
+    for i in range(2):  # start, let it settle, stop; then again: a restart the same day
+        # New mail each time: its draft shows the daemon is up and has done a pass (on a
+        # loaded machine, start-up alone can take longer than a fixed sleep).
+        drop(tmp_path / "mail", f"170000003{i}.M1P1.test", client_mail(subject=f"Question {i}"))
         with running_daemon(config) as proc:
             wait_until(digests)
-            wait_until(lambda: drafts(config))
+            wait_until(lambda n=i + 1: len(drafts(config)) == n)
             time.sleep(1.5)
             assert stop(proc) == 0
     (digest,) = digests()
