@@ -125,6 +125,7 @@ def check(c: Context) -> None:
     steps = [
         ("store", lambda: f"{cfg.store.path} (migrations applied: {len(c.store.migrate())})"),
         ("templates", lambda: f"{Renderer(cfg.replies.templates).folder}"),
+        ("digest", lambda: _check_digest(c)),
         ("mailbox", source.check),
         ("sender", open_transport(cfg.smtp, source).check),
     ]
@@ -138,6 +139,24 @@ def check(c: Context) -> None:
             click.echo(f"{name}: FAILED: {e}", err=True)
     if failures:
         raise SystemExit(1)
+
+
+def _check_digest(c: Context) -> str:
+    """Render the digest and a reminder now: templates copied before an upgrade can lack
+    what they need, and the daemon would otherwise only say so at digest time."""
+    from datetime import UTC, datetime
+
+    from .digest import render
+    from .render import Renderer
+
+    cfg = c.cfg
+    render(c.store, cfg, datetime.now(UTC))
+    Renderer(cfg.replies.templates).render_set(
+        "reminder", cfg.digest.language,
+        {"complaints": [], "sla_hours": cfg.sla.complaint_hours, "company": cfg.replies.company},
+        html=False)
+    return (f"digest ({cfg.digest.language}) and reminder templates render; "
+            f"{'daily at ' + cfg.digest.time if cfg.digest.enabled else 'digest disabled'}")
 
 
 def _check_smtp(cfg: Config) -> str:

@@ -266,3 +266,27 @@ def test_digest_command_previews_text_and_html_without_sending(tmp_path: Path) -
     html = (tmp_path / "digest.html").read_text()
     assert len(chart_rows(html)) == 14 and "Inquiries: 1" in html
     assert list((tmp_path / "outbox").glob("*.eml")) == []  # a preview sends nothing
+
+
+def test_check_renders_the_digest_templates(tmp_path: Path) -> None:
+    """Templates copied before an upgrade may lack what the digest needs: check says so."""
+    import shutil
+
+    from configs import REPO
+    from helpers import invoke
+
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    sections = base_sections(tmp_path)
+    sections["replies"]["templates"] = str(templates)
+    sections["digest"]["language"] = "ro"
+    sections["mailbox"] = {"kind": "maildir", "path": str(tmp_path / "mail")}
+    sections["smtp"] = {"kind": "outbox-dir", "path": str(tmp_path / "outbox"),
+                        "from": "Office <office@example.test>"}
+    config = write_config(tmp_path / "config.toml", sections)
+    result = invoke(config, "check")
+    assert result.exit_code == 0 and "digest: ok: digest (ro)" in result.output, result.output
+    (templates / "digest.ro.body.txt").write_text("{{ ageing_days }} days\n")  # an old variable
+    result = invoke(config, "check")
+    assert result.exit_code == 1
+    assert "digest: FAILED: template digest.ro.body.txt" in result.output
