@@ -66,6 +66,7 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.exit_code = 0
         self._folders_checked = -FOLDER_CHECK_INTERVAL
+        self._chores_error: str | None = None  # logged once, not every chore pass
 
     # one pass ---------------------------------------------------------------------------------
 
@@ -181,12 +182,15 @@ class Daemon:
             day = digest_slot(self.cfg, now)
             queued = day is not None and queue_digest(self.store, self.cfg, now, day=day)
             reminded = queue_reminders(self.store, self.cfg, self.pipeline.renderer, now)
-        except InboxopsError as e:  # e.g. a broken template: say so, try again next time
-            log.error("digest or reminders: %s", e)
+        except InboxopsError as e:  # e.g. a broken template: say so (once), try again
+            if str(e) != self._chores_error:
+                log.error("digest or reminders: %s", e)
+            self._chores_error = str(e)
             return
         except Exception:  # a bug here must not stop the chores for good
             log.exception("digest or reminders failed; trying again in the next pass")
             return
+        self._chores_error = None
         if queued or reminded:
             self.wake.set()
 
