@@ -1,6 +1,7 @@
 """The command line: a thin client over the library that turns its errors into one clear line.
 
-    inboxops run | check | drafts | show | approve | reject | digest | classify | meetings | outbox
+    inboxops run | check | drafts | show | approve | reject | digest | backfill | classify |
+    meetings | outbox
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ def check(c: Context) -> None:
     steps = [
         ("store", lambda: f"{cfg.store.path} (migrations applied: {len(c.store.migrate())})"),
         ("templates", lambda: f"{Renderer(cfg.replies.templates).folder}"),
+        ("digest", lambda: _check_digest(c)),
         ("mailbox", source.check),
         ("sender", open_transport(cfg.smtp, source).check),
     ]
@@ -137,6 +139,24 @@ def check(c: Context) -> None:
             click.echo(f"{name}: FAILED: {e}", err=True)
     if failures:
         raise SystemExit(1)
+
+
+def _check_digest(c: Context) -> str:
+    """Render the digest and a reminder now: templates copied before an upgrade can lack
+    what they need, and the daemon would otherwise only say so at digest time."""
+    from datetime import UTC, datetime
+
+    from .digest import render
+    from .render import Renderer
+
+    cfg = c.cfg
+    render(c.store, cfg, datetime.now(UTC))
+    Renderer(cfg.replies.templates).render_set(
+        "reminder", cfg.digest.language,
+        {"complaints": [], "sla_hours": cfg.sla.complaint_hours, "company": cfg.replies.company},
+        html=False)
+    return (f"digest ({cfg.digest.language}) and reminder templates render; "
+            f"{'daily at ' + cfg.digest.time if cfg.digest.enabled else 'digest disabled'}")
 
 
 def _check_smtp(cfg: Config) -> str:
@@ -243,20 +263,45 @@ def reject(c: Context, draft_id: int) -> None:
 
 @main.command()
 @click.option("--send-now", is_flag=True, help="build and send a digest now")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True,
+              path_type=Path), help="also write the HTML part to this file (to preview it)")
 @pass_ctx
-def digest(c: Context, send_now: bool) -> None:
+def digest(c: Context, send_now: bool, html_path: Path | None) -> None:
     """Send the manager's digest now, or print what it would say."""
+    from datetime import UTC, datetime
+
     from .digest import queue_digest, render
 
+    if html_path is not None:
+        html_path.write_text(render(c.store, c.cfg, datetime.now(UTC))[2] or "",
+                             encoding="utf-8")
     if not send_now:
-        from datetime import UTC, datetime
-
-        subject, text = render(c.store, c.cfg, datetime.now(UTC))
+        subject, text, _ = render(c.store, c.cfg, datetime.now(UTC))
         click.echo(f"Subject: {subject}\n\n{text}")
         return
     pk = queue_digest(c.store, c.cfg, force=True)
     click.echo(f"digest queued as outbox {pk}")
     _deliver(c)
+
+
+@main.command()
+@click.option("--since", help='how far back: "30d", "2w" or a date "2026-10-01"; leave out to '
+              "resume an interrupted backfill")
+@pass_ctx
+def backfill(c: Context, since: str | None) -> None:
+    """Take the mail of a past period (progress on stderr); resumable if interrupted."""
+    from datetime import date
+
+    from .backfill import Progress, parse_since
+    from .backfill import run as run_backfill
+
+    setup_logging("ERROR")  # one warning per message would bury the progress line
+    start = parse_since(since, date.today()) if since else None
+    progress = Progress(sys.stderr, tty=sys.stderr.isatty())
+    job = run_backfill(c.cfg, c.store, start, progress)
+    click.echo(f"backfill since {job.since}{' (resumed)' if job.resumed else ''}: "
+               f"{job.total} message(s) in the period, {job.taken} taken now, "
+               f"{job.total - job.taken} already there before")
 
 
 @main.command()

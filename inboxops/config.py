@@ -113,6 +113,13 @@ class MailboxConfig(Secret):
         "Authentication-Results; when set, automatic mail goes only to senders it saw pass "
         "DMARC (or aligned SPF/DKIM)"
     )
+    first_start: Literal["all", "none", "recent"] = Field(
+        "all", description='mail already there on the very first start: "all" processed, '
+        '"none" ignored, or "recent" (the last first_start_days days)'
+    )
+    first_start_days: int = Field(
+        7, ge=1, le=3650, description='with first_start = "recent": how many days back'
+    )
 
     @model_validator(mode="after")
     def _security(self) -> MailboxConfig:
@@ -254,13 +261,44 @@ class DigestConfig(Section):
     to: list[str] = Field(["manager@example.com"], description="digest recipients")
     time: str = Field("08:00", description='local time to send, "HH:MM"')
     enabled: bool = Field(True, description="send the daily digest")
-    ageing_days: int = Field(2, ge=1, description="complaints older than this are 'ageing'")
+    language: Literal["en", "ro"] = Field("en", description='language of the digest, "en" or "ro"')
+    grace_hours: float = Field(
+        6, ge=1, le=23, description="a daemon that was down at digest time sends it late if "
+        "it is back within this many hours; later, that day's digest is skipped"
+    )
+    ageing_days: int | None = Field(
+        None, ge=1, description="deprecated: use [sla] complaint_hours (ageing_days * 24)"
+    )
 
     @field_validator("time")
     @classmethod
     def _time(cls, v: str) -> str:
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
             raise ValueError(f'expected "HH:MM" (24-hour), got {v!r}')
+        return v
+
+
+class SlaConfig(Section):
+    """[sla]: how fast complaints must be answered, and who is reminded when one is late."""
+
+    complaint_hours: float = Field(
+        24, gt=0, description="a complaint without an approved reply after this many hours is "
+        "overdue: highlighted in the digest, and the assistant is reminded"
+    )
+    remind: list[str] = Field(
+        [], description="who gets one reminder per overdue complaint; empty = no reminders"
+    )
+    remind_every_minutes: float = Field(
+        60, ge=1, description="at most one reminder mail in this many minutes (it lists every "
+        "complaint that became overdue meanwhile)"
+    )
+
+    @field_validator("remind")
+    @classmethod
+    def _remind(cls, v: list[str]) -> list[str]:
+        for a in v:
+            if not _EMAIL.match(a):
+                raise ValueError(f"{a!r} is not an email address")
         return v
 
 
@@ -281,6 +319,7 @@ class Config(Section):
     approval: ApprovalConfig = ApprovalConfig()
     meetings: MeetingsConfig = MeetingsConfig()
     digest: DigestConfig = DigestConfig()
+    sla: SlaConfig = SlaConfig()
     log: LogConfig = LogConfig()
     source_path: Path | None = Field(None, exclude=True)
 
@@ -289,6 +328,13 @@ class Config(Section):
         """Every address that is us: never answered automatically (LOOP-2 rule 9)."""
         ours = {self.smtp.from_address.addr_spec.lower(), self.mailbox.username.lower()}
         return ours | {a.lower() for a in self.classify.own_addresses}
+
+    @model_validator(mode="after")
+    def _legacy_ageing_days(self) -> Config:
+        # Before [sla] existed, [digest] ageing_days said when a complaint was late.
+        if self.digest.ageing_days and "complaint_hours" not in self.sla.model_fields_set:
+            self.sla.complaint_hours = self.digest.ageing_days * 24
+        return self
 
     @property
     def domain(self) -> str:

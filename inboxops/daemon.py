@@ -26,8 +26,9 @@ from .digest import queue_digest
 from .errors import InboxopsError
 from .fetch import ImapSource, Source, open_source
 from .pipeline import Pipeline
-from .scheduler import build_scheduler, digest_due
+from .scheduler import build_scheduler, digest_slot
 from .send import Outbox, open_transport
+from .sla import queue_reminders
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.exit_code = 0
         self._folders_checked = -FOLDER_CHECK_INTERVAL
+        self._chores_error: str | None = None  # logged once, not every chore pass
 
     # one pass ---------------------------------------------------------------------------------
 
@@ -173,13 +175,31 @@ class Daemon:
             store.close()
 
     async def digest(self) -> None:
-        if queue_digest(self.store, self.cfg) is not None:
-            log.info("daily digest queued")
+        """The periodic chores: the day's digest once its time has come (late within the
+        grace, never twice: the store decides), and reminders about overdue complaints."""
+        now = datetime.now(UTC)
+        try:
+            day = digest_slot(self.cfg, now)
+            queued = day is not None and queue_digest(self.store, self.cfg, now, day=day)
+            reminded = queue_reminders(self.store, self.cfg, self.pipeline.renderer, now)
+        except InboxopsError as e:  # e.g. a broken template: say so (once), try again
+            if str(e) != self._chores_error:
+                log.error("digest or reminders: %s", e)
+            self._chores_error = str(e)
+            return
+        except Exception:  # a bug here must not stop the chores for good
+            log.exception("digest or reminders failed; trying again in the next pass")
+            return
+        self._chores_error = None
+        if queued or reminded:
             self.wake.set()
 
     async def run_once(self) -> None:
         await self.outbox.recover()
         await asyncio.to_thread(self._poll_in_thread)
+        while self.pipeline.process_pending(limit=100):
+            pass  # the digest and reminders below see every recorded message
+        await self.digest()  # for `run --once` from cron: the digest if due, and reminders
         await self.work()
 
     # the service ------------------------------------------------------------------------------
@@ -201,9 +221,7 @@ class Daemon:
             ready.set()
             scheduler = build_scheduler(self.cfg, digest=self.digest, poll=self.poll,
                                         poll_seconds=min(self.cfg.mailbox.poll_seconds, 1.0))
-        scheduler.start()
-        if digest_due(self.cfg, datetime.now(UTC)):
-            await self.digest()
+        scheduler.start()  # its chores job also runs now: a digest missed while down goes out
         watchdog = self._watchdog_interval()
         try:
             while not self.stopping.is_set():

@@ -26,6 +26,7 @@ from imapclient.imapclient import ANSWERED, SEEN, SENT, SocketTimeout
 
 from .config import MailboxConfig
 from .errors import MailboxError
+from .first_start import imap_start, maildir_not_before
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,21 @@ class Source(Protocol):
 def open_source(cfg: MailboxConfig) -> Source:
     """The source config names."""
     return MaildirSource(cfg) if cfg.kind == "maildir" else ImapSource(cfg)
+
+
+def note_mailbox_error(store: Store, error: Exception) -> None:
+    """Keep a mailbox error in the event log for the digest; never fails the caller."""
+    try:
+        store.event("mailbox", None, "error", str(error) or type(error).__name__)
+    except Exception as e:  # noqa: BLE001 - e.g. database locked: the log line is enough
+        log.debug("could not record the mailbox error: %s", e)
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # moved away by the user's mail client meanwhile
+        return None
 
 
 # -- Maildir ------------------------------------------------------------------------------------
@@ -83,8 +99,10 @@ class MaildirSource:
     def poll(self, store: Store) -> int:
         """Record every file not seen before, oldest first; return how many were new."""
         known = store.known_keys(self.name, self.folder)
+        not_before = maildir_not_before(store, self.name, self.folder, self.cfg, bool(known))
         fresh = sorted(
-            ((path.stat().st_mtime, key, path) for key, path in self._files() if key not in known),
+            (mtime, key, path) for key, path in self._files() if key not in known
+            and (mtime := _mtime(path)) is not None and mtime >= not_before
         )
         count = 0
         for start in range(0, len(fresh), self.cfg.batch_size):
@@ -190,7 +208,9 @@ class ImapSource:
     def fetch_new(self, client: IMAPClient, store: Store, uidvalidity: int) -> int:
         """Record messages above the last UID, in batches; the folder must be selected."""
         known_validity, last_uid = store.mailbox_state(self.name, self.folder)
-        if known_validity is not None and known_validity != uidvalidity:
+        if known_validity is None:
+            last_uid = imap_start(client, store, self.name, self.cfg, uidvalidity)
+        elif known_validity != uidvalidity:
             log.warning(
                 "UIDVALIDITY of %s changed (%s -> %s): resyncing, duplicates caught by hash",
                 self.folder, known_validity, uidvalidity,
@@ -282,6 +302,7 @@ class ImapSource:
             except (MailboxError, *NETWORK_ERRORS) as e:
                 wait = min(300.0, delay) * random.uniform(0.8, 1.2)
                 log.warning("IMAP connection problem: %s; retrying in %.0fs", e, wait)
+                note_mailbox_error(store, e)
                 stop.wait(wait)
                 delay = min(300.0, delay * 2)
             except Exception:  # e.g. "database is locked": keep intake alive, with backoff

@@ -155,6 +155,45 @@ def _m008_outbox_owner(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE outbox ADD COLUMN owner TEXT")
 
 
+def _m030_reminders(db: sqlite_utils.Database) -> None:
+    # One reminder per overdue complaint, ever: the row is written in the same transaction that
+    # queues the reminder mail, so a restart can neither lose nor repeat it.
+    db.executescript(
+        """
+        CREATE TABLE reminders (
+            key TEXT PRIMARY KEY,           -- 'complaint:<message id>'
+            message_pk INTEGER REFERENCES messages(id),
+            at TEXT NOT NULL, outbox_pk INTEGER REFERENCES outbox(id)
+        );
+        CREATE INDEX messages_category ON messages(category, received_at);
+        CREATE INDEX messages_received ON messages(received_at);
+        """
+    )
+
+
+def _m031_intake(db: sqlite_utils.Database) -> None:
+    # First start on a full mailbox and `inboxops backfill`: where intake begins, and the
+    # on-demand backfills with their progress, so an interrupted one resumes where it stopped.
+    db.executescript(
+        """
+        CREATE TABLE intake_start (
+            source TEXT NOT NULL, folder TEXT NOT NULL,
+            mode TEXT NOT NULL,             -- all | none | recent (config at the first start)
+            not_before TEXT,                -- Maildir: files older than this are not taken
+            at TEXT NOT NULL,
+            PRIMARY KEY (source, folder)
+        );
+        CREATE TABLE backfills (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL, folder TEXT NOT NULL,
+            since TEXT NOT NULL,            -- the absolute start date, fixed when it began
+            started_at TEXT NOT NULL, finished_at TEXT,
+            total INTEGER, done INTEGER NOT NULL DEFAULT 0
+        );
+        """
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_hash_index", _m002_hash_index),
@@ -164,6 +203,8 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("006_draft_copies", _m006_draft_copies),
     ("007_outbox_phase", _m007_outbox_phase),
     ("008_outbox_owner", _m008_outbox_owner),
+    ("030_reminders", _m030_reminders),
+    ("031_intake", _m031_intake),
 ]
 
 
@@ -327,3 +368,17 @@ class Store:
                 "SELECT source_key FROM messages WHERE source = ? AND folder = ?", (source, folder)
             )
         }
+
+    def intake_start(self, source: str, folder: str) -> dict[str, Any] | None:
+        """How intake began for this folder (first start), or None before the first start."""
+        return self.one("SELECT mode, not_before, at FROM intake_start WHERE source = ? AND "
+                        "folder = ?", (source, folder))
+
+    def set_intake_start(
+        self, source: str, folder: str, mode: str, not_before: str | None
+    ) -> None:
+        with self.tx():
+            self.conn.execute(
+                "INSERT OR IGNORE INTO intake_start VALUES (?, ?, ?, ?, ?)",
+                (source, folder, mode, not_before, now_iso()),
+            )

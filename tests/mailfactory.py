@@ -29,3 +29,33 @@ def client_mail(
         msg[name] = value
     msg.set_content(body)
     return msg.as_bytes()
+
+
+def calendar_answer(
+    uid: str, sender: str, partstat: str, to: str, attendee: str | None = None
+) -> bytes:
+    """An iTIP REPLY as a calendar app sends it when its user answers an invitation."""
+    from datetime import UTC
+
+    from icalendar import Calendar, Event, vCalAddress
+
+    cal = Calendar()
+    cal.add("prodid", "-//test//calendar app//EN")
+    cal.add("version", "2.0")
+    cal.add("method", "REPLY")
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstamp", datetime.now(UTC))
+    event.add("sequence", 0)
+    who = vCalAddress(f"mailto:{attendee or sender}")
+    who.params["PARTSTAT"] = partstat
+    event.add("attendee", who)
+    cal.add_component(event)
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = f"{partstat.title()}: meeting"
+    msg["Message-ID"] = make_msgid(domain="calendar.example")
+    msg.set_content(cal.to_ical(), maintype="text", subtype="calendar",
+                    params={"method": "REPLY"})
+    return msg.as_bytes()

@@ -12,7 +12,7 @@ from inboxops.cli import main
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 PROMISED = ["run", "check", "drafts", "show", "approve", "reject", "digest", "classify",
-            "meetings", "outbox", "messages", "reclassify", "eval"]
+            "meetings", "outbox", "messages", "reclassify", "eval", "backfill"]
 
 
 def test_help_lists_every_command() -> None:
@@ -34,6 +34,7 @@ def test_options_promised_by_the_issue() -> None:
     assert "--json" in runner.invoke(main, ["drafts", "--help"]).output
     assert "--edit" in runner.invoke(main, ["approve", "--help"]).output
     assert "--send-now" in runner.invoke(main, ["digest", "--help"]).output
+    assert "--since" in runner.invoke(main, ["backfill", "--help"]).output
 
 
 def test_readme_has_exactly_two_setup_commands_near_the_top() -> None:

@@ -94,3 +94,17 @@ def test_password_by_reference_only(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert cfg.mailbox.password("mailbox") == "from-env"
     with pytest.raises(ConfigError, match="unknown key"):
         config.load(write(tmp_path, "[mailbox]\npassword = 'plain'\n"))
+
+
+def test_old_ageing_days_still_sets_the_complaint_sla(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, "[digest]\nageing_days = 2\n"))
+    assert cfg.sla.complaint_hours == 48
+    cfg = config.load(write(tmp_path, "[digest]\nageing_days = 2\n[sla]\ncomplaint_hours = 8\n"))
+    assert cfg.sla.complaint_hours == 8  # the new key wins
+
+
+def test_reminder_addresses_and_digest_language_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\[sla\] remind"):
+        config.load(write(tmp_path, '[sla]\nremind = ["not an address"]\n'))
+    with pytest.raises(ConfigError, match=r"\[digest\] language"):
+        config.load(write(tmp_path, '[digest]\nlanguage = "fr"\n'))

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from inboxops import config
 from inboxops.daemon import sd_notify
-from inboxops.scheduler import digest_due
+from inboxops.scheduler import digest_due, digest_slot, next_digest_time
 
 
 @pytest.mark.parametrize("abstract", [False, True])
@@ -44,3 +44,27 @@ def test_digest_due_uses_the_office_timezone() -> None:
     assert digest_due(cfg, datetime(2026, 11, 27, 6, 0, tzinfo=UTC))
     cfg.digest.enabled = False
     assert not digest_due(cfg, datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
+
+
+def test_a_missed_digest_is_due_within_the_grace_and_keyed_by_its_own_day() -> None:
+    cfg = config.default()
+    cfg.digest.time = "23:30"
+    cfg.digest.grace_hours = 2
+    # 21:30 UTC is 23:30 in Bucharest; a daemon back at 00:45 local sends the 27th's digest.
+    assert digest_slot(cfg, datetime(2026, 11, 27, 21, 29, tzinfo=UTC)) is None
+    assert digest_slot(cfg, datetime(2026, 11, 27, 21, 30, tzinfo=UTC)) == date(2026, 11, 27)
+    assert digest_slot(cfg, datetime(2026, 11, 27, 22, 45, tzinfo=UTC)) == date(2026, 11, 27)
+    # Beyond the grace that day's digest is skipped: the next one covers the gap.
+    assert digest_slot(cfg, datetime(2026, 11, 27, 23, 31, tzinfo=UTC)) is None
+
+
+def test_next_digest_time_is_the_next_local_occurrence_across_dst() -> None:
+    cfg = config.default()
+    cfg.digest.time = "08:00"
+    # Bucharest leaves summer time on 25 Oct 2026: 08:00 is 05:00 UTC before, 06:00 after.
+    nxt = next_digest_time(cfg, datetime(2026, 10, 24, 6, 0, tzinfo=UTC))
+    assert nxt is not None and nxt.astimezone(UTC) == datetime(2026, 10, 25, 6, 0, tzinfo=UTC)
+    nxt = next_digest_time(cfg, datetime(2026, 10, 24, 4, 0, tzinfo=UTC))
+    assert nxt is not None and nxt.astimezone(UTC) == datetime(2026, 10, 24, 5, 0, tzinfo=UTC)
+    cfg.digest.enabled = False
+    assert next_digest_time(cfg, datetime(2026, 10, 24, 4, 0, tzinfo=UTC)) is None

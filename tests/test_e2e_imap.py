@@ -187,14 +187,15 @@ def test_digest_reaches_the_manager_once_a_day(
     assert mime["Auto-Submitted"] == "auto-generated"
     text = mime.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "3 message(s) came in" in text
-    assert "Drafts waiting for approval: 2" in text
+    assert "Drafts waiting for approval, oldest first: 2" in text
     assert "Messages for you to sort (the classifier was unsure): 1" in text
 
     cfg = config_module.load(config)
     now = datetime.now(UTC)
-    assert queue_digest(Store(cfg.store.path), cfg, now) is not None
+    day = now.date()
+    assert queue_digest(Store(cfg.store.path), cfg, now, day=day) is not None
     # A restart (a new connection) the same day does not queue a second one.
-    assert queue_digest(Store(cfg.store.path), cfg, now + timedelta(minutes=1)) is None
+    assert queue_digest(Store(cfg.store.path), cfg, now + timedelta(minutes=1), day=day) is None
 
 
 def expire_leases(db: sqlite3.Connection) -> None:

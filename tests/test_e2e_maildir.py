@@ -8,9 +8,11 @@ import email
 import json
 import signal
 import time
+from datetime import datetime, timedelta
 from email.policy import default
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -182,22 +184,26 @@ def test_digest_is_sent_once_a_day_by_the_daemon_even_across_restarts(tmp_path: 
     from configs import base_sections, write_config
 
     sections = base_sections(tmp_path)
-    sections["digest"] = {"to": ["manager@example.test"], "time": "00:00", "enabled": True}
+    # A digest time that has just passed (in the office's timezone): due at start-up.
+    at = (datetime.now(ZoneInfo("Europe/Bucharest")) - timedelta(minutes=5)).strftime("%H:%M")
+    sections["digest"] = {"to": ["manager@example.test"], "time": at, "enabled": True}
     sections["mailbox"] = {"kind": "maildir", "path": str(tmp_path / "mail"), "sort": "off"}
     sections["smtp"] = {"kind": "outbox-dir", "path": str(tmp_path / "outbox"),
                         "from": "Office <office@example.test>"}
     config = write_config(tmp_path / "config.toml", sections)
-    drop(tmp_path / "mail", "1700000030.M1P1.test", client_mail())
 
     def digests() -> list[Path]:
         return [p for p in (tmp_path / "outbox").glob("*-digest-*.eml")]
 
-    for round_ in range(2):  # start, let it settle, stop; then again: a restart the same day
-        log = tmp_path / f"daemon-{round_}.log"
+    for i in range(2):  # start, let it settle, stop; then again: a restart the same day
+        # New mail each time: its draft shows the daemon is up and has done a pass (on a
+        # loaded machine, start-up alone can take longer than a fixed sleep).
+        drop(tmp_path / "mail", f"170000003{i}.M1P1.test", client_mail(subject=f"Question {i}"))
+        log = tmp_path / f"daemon-{i}.log"
         with running_daemon(config, log) as proc:
             wait_until(lambda log=log: "inboxops ready" in log.read_text())  # handler installed
             wait_until(digests)
-            wait_until(lambda: drafts(config))
+            wait_until(lambda n=i + 1: len(drafts(config)) == n)
             time.sleep(1.5)
             assert stop(proc) == 0
     (digest,) = digests()
