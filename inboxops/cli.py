@@ -347,6 +347,22 @@ def evaluate(c: Context, path: Path, as_json: bool, learn_from: Path | None) -> 
     click.echo(json.dumps(result) if as_json else format_report(result))
 
 
+@main.command(name="eval-times")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help='one JSON object {"n", "exact", "share"}')
+@pass_ctx
+def eval_times(c: Context, path: Path, as_json: bool) -> None:
+    """Measure meeting-time extraction: the share of items whose set of starts is exact."""
+    from .evaluate_times import format_report, measure, ours, read_time_items
+
+    cfg = _config_or_default(c)
+    result = measure(read_time_items(path), ours(cfg.meetings.timezone))
+    if as_json:
+        click.echo(json.dumps({k: result[k] for k in ("n", "exact", "share")}))
+        return
+    click.echo(format_report(result))
+
+
 def _config_or_default(c: Context) -> Config:
     """Commands that only read files work without a config (the embedded defaults)."""
     if c.config_path is None and not Path("config.toml").exists():

@@ -56,6 +56,7 @@ class _DateM:
     recurring: bool = False
     past: bool = False
     implied_pod: str = ""  # "tonight" → evening, "this morning" → morning
+    year_given: bool = True  # explicit: False when the year was guessed ("September 8")
 
 
 @dataclass
@@ -205,7 +206,7 @@ def _scan_dates(
         month, day = (a, b) if month_first else (b, a)
         d = _make_date(int(y) if y else None, month, day, ref)
         if d:
-            found.append(_DateM(m.start(), m.end(), "explicit", (d,)))
+            found.append(_DateM(m.start(), m.end(), "explicit", (d,), year_given=bool(y)))
             sc.take(m.start(), m.end())
     for m in sc.finditer(_DATE_DM):
         name = m[2]
@@ -213,7 +214,7 @@ def _scan_dates(
             continue
         d = _make_date(int(m[3]) if m[3] else None, _MONTHS[name], int(m[1]), ref)
         if d:
-            found.append(_DateM(m.start(), m.end(), "explicit", (d,)))
+            found.append(_DateM(m.start(), m.end(), "explicit", (d,), year_given=bool(m[3])))
             sc.take(m.start(), m.end())
     for m in sc.finditer(_DATE_MD):
         name = m[1]
@@ -225,7 +226,9 @@ def _scan_dates(
         days = [int(m[2])] + [int(x) for x in _ENUM_DAY.findall(m[3] or "")]
         dates = [d for d in (_make_date(year, _MONTHS[name], x, ref) for x in days) if d]
         if dates:
-            found.append(_DateM(m.start(), m.end(), "explicit", tuple(dates)))
+            found.append(
+                _DateM(m.start(), m.end(), "explicit", tuple(dates), year_given=bool(year))
+            )
             sc.take(m.start(), m.end())
     base = datetime.combine(ref, time(12, 0))
     for m in sc.finditer(_OFFSET):

@@ -104,31 +104,61 @@ def _drop_rescheduled(
     return [x for i, x in enumerate(mentions) if i not in dropped]
 
 
-def _unit_dates(unit: _Unit, ref: date) -> tuple[list[date], bool, str]:
-    """The day(s) a unit names, whether it lies in the past, and an implied part of day."""
+# How far the weekday may move a year-less date ("Wednesday, September 8"): any month-day
+# falls on each weekday within six years either way, so this always finds one.
+_WEEKDAY_YEARS = 6
+
+
+def _year_from_weekday(day: date, weekday: int) -> date | None:
+    """The nearest date with `day`'s month and day that falls on `weekday` (ISO), ties to the
+    later one: the writer's weekday is firmer evidence of the year than our guess from the
+    reference, which may itself only be an estimate of when the mail was written."""
+    for k in range(1, _WEEKDAY_YEARS + 1):
+        for year in (day.year + k, day.year - k):
+            try:
+                candidate = day.replace(year=year)
+            except ValueError:  # 29 February
+                continue
+            if candidate.isoweekday() == weekday:
+                return candidate
+    return None
+
+
+def _unit_dates(unit: _Unit, ref: date) -> tuple[list[date], bool, str, bool]:
+    """The day(s) a unit names, whether it lies in the past, an implied part of day, and
+    whether the writer pinned the day (weekday plus day and month) so the past check is off."""
     kinds = {p.kind: p for p in unit.parts}
     past = any(p.past for p in unit.parts)
     implied = next((p.implied_pod for p in unit.parts if p.implied_pod), "")
+    explicit, wd = kinds.get("explicit"), kinds.get("weekday")
+    if explicit is not None and wd is not None and len(explicit.dates) == 1:
+        day = explicit.dates[0]
+        if day.isoweekday() == wd.weekday:
+            return [day], past, implied, False
+        if not explicit.year_given:
+            moved = _year_from_weekday(day, wd.weekday)
+            if moved is not None:
+                return [moved], past, implied, True
     for kind in ("explicit", "offset", "dom"):
         if kind in kinds:  # an explicit date overrides "tomorrow" and the weekday next to it
-            return list(kinds[kind].dates), past, implied
+            return list(kinds[kind].dates), past, implied, False
     week = kinds.get("week")
     if "weekday" in kinds:
         wd = kinds["weekday"]
         if week is not None:
             monday = ref - timedelta(days=ref.isoweekday() - 1)
             monday += timedelta(days={"this": 0, "next": 7, "after": 14}[week.mode])
-            return [monday + timedelta(days=wd.weekday - 1)], past, implied
+            return [monday + timedelta(days=wd.weekday - 1)], past, implied, False
         delta = (wd.weekday - ref.isoweekday()) % 7
         if delta == 0 and wd.mode == "upcoming":
             delta = 7  # a bare "Tuesday" said on a Tuesday means next week; today is "today"
-        return [ref + timedelta(days=delta)], past, implied
+        return [ref + timedelta(days=delta)], past, implied, False
     if "relative" in kinds:
-        return list(kinds["relative"].dates), past, implied
+        return list(kinds["relative"].dates), past, implied, False
     if week is not None and week.mode != "this":
         monday = ref - timedelta(days=ref.isoweekday() - 1)
-        return [monday + timedelta(days=7 if week.mode == "next" else 14)], past, implied
-    return [], past, implied
+        return [monday + timedelta(days=7 if week.mode == "next" else 14)], past, implied, False
+    return [], past, implied, False
 
 
 def _refused(g: _Group, low: str, sentence: Callable[[int], int]) -> bool:
@@ -294,6 +324,7 @@ def extract_times(
     groups = [g for g in groups if not _refused(g, low, sentence)]
 
     found: list[tuple[int, Proposal]] = []
+    pinned: set[date] = set()
     if not any(isinstance(u, _Unit) for u in units):
         # A time with no day said at all: its next occurrence ("can we talk at 3?"). Not
         # when the only day was a recurrence or refused ("we meet every Monday at 10").
@@ -309,9 +340,11 @@ def extract_times(
         pods = [t for t in g.times if t.pod]
         clock = [t for t in g.times if not t.pod]
         for unit in g.units:
-            days, past, implied = _unit_dates(unit, ref)
+            days, past, implied, is_pinned = _unit_dates(unit, ref)
             if past:
                 continue
+            if is_pinned:
+                pinned.update(days)
             pod = pods[0].pod if pods else implied
             for d in days:
                 if clock:
@@ -331,7 +364,7 @@ def extract_times(
     seen: set[tuple[datetime, bool]] = set()
     for _, p in found:
         in_past = p.start < ref_dt if p.has_time else p.start.date() < ref
-        if in_past or (p.start, p.has_time) in seen:
+        if (in_past and p.start.date() not in pinned) or (p.start, p.has_time) in seen:
             continue
         seen.add((p.start, p.has_time))
         result.append(p)
