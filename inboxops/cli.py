@@ -372,23 +372,67 @@ def _config_or_default(c: Context) -> Config:
     return c.cfg
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True)
-@pass_ctx
-def meetings(c: Context, as_json: bool) -> None:
-    """List meetings with their attendees' answers."""
-    rows = c.store.query(
-        'SELECT id, uid, sequence, start, "end", location, summary, client_addr, attendees,'
-        " state FROM meetings WHERE state != 'cancelled' ORDER BY start"
-    )
-    for r in rows:
-        r["attendees"] = json.loads(r["attendees"])
+@click.option("--all", "everything", is_flag=True, help="past meetings too")
+@click.pass_context
+def meetings(ctx: click.Context, as_json: bool, everything: bool) -> None:
+    """List meetings to come with each attendee's answer (or: meetings reschedule|cancel ID)."""
+    from .bookings import listing
+
+    if ctx.invoked_subcommand is not None:
+        return
+    c = ctx.find_object(Context)
+    assert c is not None
+    rows = listing(c.store, everything=everything)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for r in rows:
         who = ", ".join(f"{a} {s.lower()}" for a, s in r["attendees"].items())
         click.echo(f"#{r['id']} {r['start']} {r['state']:<9} {r['summary']} [{who}]")
+        if r["attention"]:
+            click.echo(f"    needs the assistant: {r['attention']}")
+
+
+@meetings.command()
+@click.argument("meeting_id", type=int)
+@click.argument("when")
+@click.option("--force", is_flag=True, help="outside working hours or over another meeting")
+@click.option("--no-send", is_flag=True, help="only queue; the daemon sends it")
+@pass_ctx
+def reschedule(c: Context, meeting_id: int, when: str, force: bool, no_send: bool) -> None:
+    """Move a meeting to WHEN ("2026-12-03 14:30", office time); same UID, SEQUENCE+1."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from .bookings import reschedule as move
+
+    try:
+        start = datetime.fromisoformat(when)
+    except ValueError:
+        raise click.BadParameter(f"{when!r}: write it as YYYY-MM-DD HH:MM") from None
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=ZoneInfo(c.cfg.meetings.timezone))
+    ids = move(c.store, c.cfg, meeting_id, start, force=force)
+    click.echo(f"meeting {meeting_id} moved to {start:%Y-%m-%d %H:%M}; "
+               f"{len(ids)} update(s) queued")
+    if not no_send:
+        _deliver(c)
+
+
+@meetings.command(name="cancel")
+@click.argument("meeting_id", type=int)
+@click.option("--no-send", is_flag=True, help="only queue; the daemon sends it")
+@pass_ctx
+def cancel_meeting(c: Context, meeting_id: int, no_send: bool) -> None:
+    """Cancel a meeting: METHOD:CANCEL to the client and staff, SEQUENCE+1."""
+    from .bookings import cancel
+
+    ids = cancel(c.store, c.cfg, meeting_id)
+    click.echo(f"meeting {meeting_id} cancelled; {len(ids)} cancellation(s) queued")
+    if not no_send:
+        _deliver(c)
 
 
 @main.group(invoke_without_command=True)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from . import meetings
+from . import bookings, meetings
 from .approve import enqueue
 from .classifiers import Chain
 from .classifiers.signals import automation_signals, courtesy_signals
@@ -88,14 +88,15 @@ class Pipeline:
         suppress = robot + courtesy_signals(parsed)
         draft, meeting, error = None, None, None
         responder = self.responders.get(decision.category)
-        if decision.confidence < self.cfg.classify.min_confidence:
+        if parsed.calendar_method:
+            # iTIP business (ICS-9/10): answers update the meeting, whatever the classifier
+            # thought of the words; nothing is ever drafted.
+            error = bookings.record_answer(self.store, pk, parsed)
+        elif decision.confidence < self.cfg.classify.min_confidence:
             decision = Classification(
                 decision.category, decision.confidence,
                 [*decision.reasons, "below min_confidence: left for the assistant to sort"],
             )
-        elif parsed.calendar_method:
-            # iTIP business (ICS-9/10): answers update the meeting; nothing is ever drafted.
-            error = self._calendar(pk, parsed)
         elif responder is not None and not robot:
             draft, error = self._draft(pk, responder, parsed, decision)
         try:
@@ -198,29 +199,6 @@ class Pipeline:
                                   detail=f"a newer message in the thread ({pk})")
             if old["meeting_pk"]:
                 self.store.transition("meetings", old["meeting_pk"], ("proposed",), "cancelled")
-
-    def _calendar(self, pk: int, parsed: ParsedMessage) -> str | None:
-        """Record an attendee's answer (METHOD:REPLY); anything else goes to the assistant."""
-        info = meetings.parse_calendar(parsed.calendar or b"")
-        if parsed.calendar_method != "REPLY" or info is None:
-            return f"calendar {parsed.calendar_method}: for the assistant to handle"
-        meeting = self.store.one("SELECT * FROM meetings WHERE uid = ?", (info.uid,))
-        if meeting is None:
-            return f"calendar REPLY for unknown meeting {info.uid}"
-        if info.sequence < meeting["sequence"]:
-            return f"calendar REPLY for an older version (SEQUENCE {info.sequence})"
-        attendees = json.loads(meeting["attendees"])
-        answers = [(a, s) for a, s in info.attendees if a == parsed.from_addr and a in attendees]
-        if len(info.attendees) != 1 or not answers:
-            return "calendar REPLY not from the attendee it names: for the assistant"
-        attendee, status = answers[0]
-        attendees[attendee] = status
-        with self.store.tx():
-            self.store.conn.execute("UPDATE meetings SET attendees = ? WHERE id = ?",
-                                    (json.dumps(attendees), meeting["id"]))
-            self.store.event("meeting", meeting["id"], "rsvp", {attendee: status, "message": pk})
-        log.info("meeting %s: %s answered %s", meeting["id"], attendee, status)
-        return None
 
     def busy(self) -> list[tuple[datetime, datetime]]:
         """Meetings already proposed or booked that have not ended: the slot finder must not

@@ -17,6 +17,7 @@ import pytest
 from configs import MANAGER, STAFF, imap_config
 from helpers import Crash, cli, crash, drafts
 from icalendar import Calendar
+from itip_checks import check_invitation
 from mailfactory import client_mail
 
 
@@ -99,6 +100,8 @@ def test_romanian_meeting_request_becomes_invitation_to_client_and_staff(
     by_rcpt = {tuple(m["rcpt_tos"]): m for m in smtp_sink.messages}
     assert set(by_rcpt) == {("stefan@client.example",), (STAFF,)}
     for message in by_rcpt.values():
+        check_invitation(message["data"], "REQUEST", imap_user.address,
+                         {"stefan@client.example", STAFF})
         mime = parse(message["data"])
         (part,) = [p for p in mime.walk() if p.get_content_type() == "text/calendar"]
         assert part.get_param("method") == "REQUEST"
