@@ -162,3 +162,46 @@ def test_client_decline_and_counter_go_back_to_the_assistant(
     (meeting,) = meeting_list(config)
     assert meeting["attention"].startswith(f"{STAFF} proposes")
     assert drafts(config) == [] and len(smtp_sink.messages) == 2
+
+
+def test_routed_staff_feed_busy_time_and_the_clients_place(
+    tmp_path: Path, imap_user: Any, smtp_sink: Any
+) -> None:
+    dovecot, office = imap_user.dovecot, imap_user.address
+    config = imap_config(tmp_path, imap_user, smtp_sink)
+    now = datetime.now(TZ)
+    thursday = next_weekday(now, 4).replace(hour=11, minute=0, second=0, microsecond=0)
+    busy_until = thursday + timedelta(hours=1)
+    feed = tmp_path / "staff.ics"
+    feed.write_bytes(
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//staff//EN\r\nBEGIN:VEVENT\r\n"
+        b"UID:busy@test\r\nDTSTAMP:20260101T000000Z\r\n"
+        + f"DTSTART:{thursday.astimezone(UTC):%Y%m%dT%H%M%SZ}\r\n".encode()
+        + f"DTEND:{busy_until.astimezone(UTC):%Y%m%dT%H%M%SZ}\r\n".encode()
+        + b"SUMMARY:Audit\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    text = config.read_text()
+    text = text.replace("[meetings]\n", f'[meetings]\nbusy_calendar = "{feed}"\n', 1)
+    text += '[[meetings.routes]]\nstaff = ["sales@example.test"]\ndomains = ["big.example"]\n'
+    config.write_text(text)
+    dovecot.append(office, client_mail(
+        sender="Mara Ionescu <mara@big.example>", to=office, subject="Întâlnire",
+        body="Bună ziua,\n\nPutem să ne vedem joi la ora 11, la sediul nostru din Cluj?\n\nMara",
+        date=now,
+    ))
+    cli(config, "run", "--once")
+
+    (draft,) = drafts(config)
+    assert draft["language"] == "ro"
+    assert "ora 11:00" not in draft["body"].split("Dacă nu")[0]  # 11:00 is taken: not proposed
+    assert "Locul: Cluj" in draft["body"]
+    cli(config, "approve", str(draft["id"]))
+    assert smtp_sink.wait_for(2)
+    rcpts = sorted(tuple(m["rcpt_tos"]) for m in smtp_sink.messages)
+    assert rcpts == [("mara@big.example",), ("sales@example.test",)]
+    for m in smtp_sink.messages:
+        _cal, event = check_invitation(m["data"], "REQUEST", office,
+                                       {"mara@big.example", "sales@example.test"})
+        assert str(event["LOCATION"]) == "Cluj"
+        start, end = event.start, event.end
+        assert end <= thursday or start >= busy_until + timedelta(minutes=15)
