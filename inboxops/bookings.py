@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from . import compose, meetings
 from .approve import enqueue, invitation
+from .authres import sender_authenticated
 from .config import Config
 from .errors import StateError
 from .models import ParsedMessage
@@ -171,13 +172,16 @@ def _enqueue_all(
 # Answers (ICS-9, ICS-10)
 
 
-def record_answer(store: Store, pk: int, parsed: ParsedMessage) -> str | None:
+def record_answer(
+    store: Store, pk: int, parsed: ParsedMessage, authserv_id: str = ""
+) -> str | None:
     """Count an attendee's METHOD:REPLY; None when counted, else why the assistant must look.
 
     Checked against UID, SEQUENCE (an answer to an older version is dropped; on equal
     SEQUENCE the later DTSTAMP wins) and sender (exactly one ATTENDEE, equal to From). A
     decline by the client, or by every staff member, puts the meeting back to the assistant.
-    COUNTER and the rest also go to the assistant. Nothing here ever sends a reply.
+    COUNTER and the rest also go to the assistant. With `authserv_id`, an answer counts only
+    when our own server authenticated the From domain (LOOP-6). Nothing here ever sends a reply.
     """
     info = meetings.parse_calendar(parsed.calendar or b"")
     method = parsed.calendar_method
@@ -196,6 +200,8 @@ def record_answer(store: Store, pk: int, parsed: ParsedMessage) -> str | None:
     sender = parsed.from_addr.lower()
     if len(info.attendees) != 1 or info.attendees[0][0] != sender or sender not in attendees:
         return "calendar REPLY not from the attendee it names: ignored, for the assistant"
+    if authserv_id and not sender_authenticated(parsed.headers, authserv_id, sender):
+        return f"calendar REPLY from {sender} not authenticated by {authserv_id}: for the assistant"
     attendee, status = info.attendees[0]
     if status not in ANSWERS:
         return f"calendar REPLY with an unknown answer {status!r}: for the assistant"

@@ -254,6 +254,10 @@ class MeetingsConfig(Section):
     routes: list[MeetingRoute] = Field(
         [], description="staff by keyword or sender domain: [[meetings.routes]] tables"
     )
+    answers_authserv_id: str = Field(
+        "", description="your mail server's authserv-id; when set, calendar answers count only "
+        "if its Authentication-Results show DMARC, or aligned SPF/DKIM, pass (LOOP-6)",
+    )
     busy_calendar: str = Field(
         "", description="staff busy times: path or https:// URL of an .ics feed (empty: none)"
     )

@@ -95,7 +95,9 @@ class Pipeline:
         if parsed.calendar_method:
             # iTIP business (ICS-9/10): answers update the meeting, whatever the classifier
             # thought of the words; nothing is ever drafted.
-            error = bookings.record_answer(self.store, pk, parsed)
+            error = bookings.record_answer(
+                self.store, pk, parsed, self.cfg.meetings.answers_authserv_id
+            )
         elif decision.confidence < self.cfg.classify.min_confidence:
             decision = Classification(
                 decision.category, decision.confidence,

@@ -104,3 +104,15 @@ def test_declines_and_counters_put_the_meeting_back_to_the_assistant() -> None:
     assert counter is not None and "COUNTER" in counter
     row = store3.one("SELECT attention FROM meetings")
     assert row is not None and "(COUNTER)" in row["attention"]
+
+
+def test_with_an_authserv_id_only_authenticated_answers_count() -> None:
+    store, pk = store_with_meeting()
+    raw = reply(CLIENT, "ACCEPTED", 1, T0)
+    refused = record_answer(store, pk, parse_message(raw), "mx.office.example")
+    assert refused is not None and "not authenticated" in refused
+    assert status(store)[CLIENT] == "NEEDS-ACTION"
+    vouched = (b"Authentication-Results: mx.office.example; dmarc=pass"
+               b" header.from=client.example\r\n")
+    assert record_answer(store, pk, parse_message(vouched + raw), "mx.office.example") is None
+    assert status(store)[CLIENT] == "ACCEPTED"
