@@ -45,7 +45,7 @@ def collect(store: Store, cfg: Config, now: datetime) -> dict[str, Any]:
     meetings = [
         {**m, "when": format_when(datetime.fromisoformat(m["start"]).astimezone(tz), "en")}
         for m in store.query(
-            "SELECT start, summary, client_addr, state FROM meetings WHERE state IN "
+            "SELECT id, start, summary, client_addr, state, attention FROM meetings WHERE state IN "
             "('proposed', 'invited') AND start >= ? ORDER BY start",
             (now.isoformat(timespec="seconds"),),
         )

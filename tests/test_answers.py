@@ -116,3 +116,14 @@ def test_with_an_authserv_id_only_authenticated_answers_count() -> None:
                b" header.from=client.example\r\n")
     assert record_answer(store, pk, parse_message(vouched + raw), "mx.office.example") is None
     assert status(store)[CLIENT] == "ACCEPTED"
+
+
+def test_a_meeting_back_with_the_assistant_is_in_the_digest() -> None:
+    from inboxops import config
+    from inboxops.digest import render
+
+    store, pk = store_with_meeting()
+    assert answer(store, pk, reply(CLIENT, "DECLINED", 1, T0)) is None
+    _subject, text = render(store, config.default(), T0)
+    assert f"needs you: the client {CLIENT} declined (inboxops meetings reschedule|cancel 1)" \
+        in text
