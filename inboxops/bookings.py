@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from . import compose, meetings
 from .approve import enqueue, invitation
 from .authres import sender_authenticated
+from .busy import feed_busy
 from .config import Config
 from .errors import StateError
 from .models import ParsedMessage
@@ -38,8 +39,8 @@ def reschedule(
 ) -> list[int]:
     """Move an invited meeting to `start` (same length); return the queued outbox ids.
 
-    The new time must be a free slot in working hours unless `force`: the error then names the
-    nearest free slots, as the assistant would want to know them.
+    The new time must be a free slot in working hours, clear of other meetings and of the
+    staff's busy feed, unless `force`: the error then names the nearest free slots.
     """
     meeting = _invited(store, meeting_id)
     now = now or datetime.now(UTC)
@@ -52,9 +53,11 @@ def reschedule(
     hours = working_hours(cfg.meetings)
     if not force:
         hours = replace(hours, duration=length)
-        slots = meetings.find_slots(
-            [meetings.Proposal(start, True)], busy_except(store, meeting_id, now), hours, now
-        )
+        mcfg = cfg.meetings
+        busy = busy_except(store, meeting_id, now)
+        days = max(mcfg.search_days, (start - now).days + 1)  # the feed must cover `start`
+        busy += feed_busy(mcfg.busy_calendar, mcfg.timezone, now, days)
+        slots = meetings.find_slots([meetings.Proposal(start, True)], busy, hours, now)
         if not slots or not slots[0].from_client:
             tz = ZoneInfo(meeting["timezone"])
             free = ", ".join(s.start.astimezone(tz).strftime("%Y-%m-%d %H:%M") for s in slots)

@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import recurring_ical_events
 from icalendar import Calendar
 
 from .errors import InboxopsError
@@ -50,6 +49,8 @@ def busy_spans(data: bytes, start: datetime, end: datetime, timezone: str) -> li
     """Busy intervals overlapping [start, end): events not cancelled and not transparent
     (RFC 5545 §3.8.2.7 TRANSP, §3.8.1.11 STATUS), and FREEBUSY periods other than FREE.
     All-day events block the whole day in `timezone`; floating times are read in it too."""
+    import recurring_ical_events  # only when a feed is configured: keeps daemon start-up short
+
     tz = ZoneInfo(timezone)
     try:
         cal = Calendar.from_ical(data)

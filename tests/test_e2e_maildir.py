@@ -192,8 +192,12 @@ def test_digest_is_sent_once_a_day_by_the_daemon_even_across_restarts(tmp_path: 
     def digests() -> list[Path]:
         return [p for p in (tmp_path / "outbox").glob("*-digest-*.eml")]
 
-    for _ in range(2):  # start, let it settle, stop; then again: a restart the same day
-        with running_daemon(config) as proc:
+    for round_ in range(2):  # start, let it settle, stop; then again: a restart the same day
+        log = tmp_path / f"daemon-{round_}.log"
+        with running_daemon(config, log) as proc:
+            # The second round finds the first round's digest and draft at once: wait until
+            # the daemon is up (its SIGTERM handler set), or the signal kills it outright.
+            wait_until(lambda: "inboxops ready" in log.read_text())  # noqa: B023
             wait_until(digests)
             wait_until(lambda: drafts(config))
             time.sleep(1.5)

@@ -205,3 +205,9 @@ def test_routed_staff_feed_busy_time_and_the_clients_place(
         assert str(event["LOCATION"]) == "Cluj"
         start, end = event.start, event.end
         assert end <= thursday or start >= busy_until + timedelta(minutes=15)
+    # Moving it onto the staff's busy time is refused; the error names free slots instead.
+    (meeting,) = meeting_list(config)
+    onto = invoke(config, "meetings", "reschedule", str(meeting["id"]),
+                  f"{thursday:%Y-%m-%d %H:%M}")
+    assert onto.exit_code == 1 and "free:" in onto.output
+    assert len(smtp_sink.messages) == 2
