@@ -19,34 +19,12 @@ from . import __version__
 from .approve import approve as approve_draft
 from .approve import pending
 from .approve import reject as reject_draft
-from .config import ENV_VAR, Config, load
+from .cli_base import Context, _config_or_default, _deliver, pass_ctx
+from .cli_meetings import eval_times, meetings
+from .config import ENV_VAR, Config
 from .errors import InboxopsError
 from .models import CATEGORIES
 from .store import Store
-
-
-class Context:
-    """Lazily loaded config and store, shared by the commands of one invocation."""
-
-    def __init__(self, config_path: str | None) -> None:
-        self.config_path = config_path
-        self._cfg: Config | None = None
-        self._store: Store | None = None
-
-    @property
-    def cfg(self) -> Config:
-        if self._cfg is None:
-            self._cfg = load(self.config_path)
-        return self._cfg
-
-    @property
-    def store(self) -> Store:
-        if self._store is None:
-            self._store = Store(self.cfg.store.path)
-        return self._store
-
-
-pass_ctx = click.make_pass_decorator(Context)
 
 
 def setup_logging(level: str) -> None:
@@ -217,21 +195,6 @@ def approve(c: Context, draft_id: int, edit: bool, no_send: bool) -> None:
         _deliver(c)
 
 
-def _deliver(c: Context) -> None:
-    from .fetch import open_source
-    from .send import Outbox, open_transport
-
-    source = open_source(c.cfg.mailbox)
-    imap = source if c.cfg.mailbox.kind == "imap" else None
-    outbox = Outbox(c.store, open_transport(c.cfg.smtp, imap), source)
-    sent = asyncio.run(outbox.deliver())
-    for row in c.store.query("SELECT id, state, last_error FROM outbox WHERE state != 'sent' "
-                             "AND state != 'queued' ORDER BY id DESC LIMIT 5"):
-        if row["state"] in ("failed", "unknown"):
-            click.echo(f"outbox {row['id']}: {row['state']}: {row['last_error']}", err=True)
-    click.echo(f"sent {sent} message(s)")
-
-
 @main.command()
 @click.argument("draft_id", type=int)
 @pass_ctx
@@ -347,94 +310,6 @@ def evaluate(c: Context, path: Path, as_json: bool, learn_from: Path | None) -> 
     click.echo(json.dumps(result) if as_json else format_report(result))
 
 
-@main.command(name="eval-times")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help='one JSON object {"n", "exact", "share"}')
-@pass_ctx
-def eval_times(c: Context, path: Path, as_json: bool) -> None:
-    """Measure meeting-time extraction: the share of items whose set of starts is exact."""
-    from .evaluate_times import format_report, measure, ours, read_time_items
-
-    cfg = _config_or_default(c)
-    result = measure(read_time_items(path), ours(cfg.meetings.timezone))
-    if as_json:
-        click.echo(json.dumps({k: result[k] for k in ("n", "exact", "share")}))
-        return
-    click.echo(format_report(result))
-
-
-def _config_or_default(c: Context) -> Config:
-    """Commands that only read files work without a config (the embedded defaults)."""
-    if c.config_path is None and not Path("config.toml").exists():
-        from .config import default
-
-        return default()
-    return c.cfg
-
-
-@main.group(invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--all", "everything", is_flag=True, help="past meetings too")
-@click.pass_context
-def meetings(ctx: click.Context, as_json: bool, everything: bool) -> None:
-    """List meetings to come with each attendee's answer (or: meetings reschedule|cancel ID)."""
-    from .bookings import listing
-
-    if ctx.invoked_subcommand is not None:
-        return
-    c = ctx.find_object(Context)
-    assert c is not None
-    rows = listing(c.store, everything=everything)
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    for r in rows:
-        who = ", ".join(f"{a} {s.lower()}" for a, s in r["attendees"].items())
-        click.echo(f"#{r['id']} {r['start']} {r['state']:<9} {r['summary']} [{who}]")
-        if r["attention"]:
-            click.echo(f"    needs the assistant: {r['attention']}")
-
-
-@meetings.command()
-@click.argument("meeting_id", type=int)
-@click.argument("when")
-@click.option("--force", is_flag=True, help="outside working hours or over another meeting")
-@click.option("--no-send", is_flag=True, help="only queue; the daemon sends it")
-@pass_ctx
-def reschedule(c: Context, meeting_id: int, when: str, force: bool, no_send: bool) -> None:
-    """Move a meeting to WHEN ("2026-12-03 14:30", office time); same UID, SEQUENCE+1."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from .bookings import reschedule as move
-
-    try:
-        start = datetime.fromisoformat(when)
-    except ValueError:
-        raise click.BadParameter(f"{when!r}: write it as YYYY-MM-DD HH:MM") from None
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=ZoneInfo(c.cfg.meetings.timezone))
-    ids = move(c.store, c.cfg, meeting_id, start, force=force)
-    click.echo(f"meeting {meeting_id} moved to {start:%Y-%m-%d %H:%M}; "
-               f"{len(ids)} update(s) queued")
-    if not no_send:
-        _deliver(c)
-
-
-@meetings.command(name="cancel")
-@click.argument("meeting_id", type=int)
-@click.option("--no-send", is_flag=True, help="only queue; the daemon sends it")
-@pass_ctx
-def cancel_meeting(c: Context, meeting_id: int, no_send: bool) -> None:
-    """Cancel a meeting: METHOD:CANCEL to the client and staff, SEQUENCE+1."""
-    from .bookings import cancel
-
-    ids = cancel(c.store, c.cfg, meeting_id)
-    click.echo(f"meeting {meeting_id} cancelled; {len(ids)} cancellation(s) queued")
-    if not no_send:
-        _deliver(c)
-
-
 @main.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -472,3 +347,8 @@ def resolve(c: Context, outbox_id: int, verdict: str | None) -> None:
     click.echo(f"outbox {outbox_id}: {'marked sent' if verdict == 'sent' else 'queued again'}")
     if verdict == "resend":
         _deliver(c)
+
+
+# Meeting commands live in cli_meetings.py, kept apart so this module stays short.
+main.add_command(eval_times)
+main.add_command(meetings)
