@@ -150,13 +150,13 @@ def _messages(
     recipients = [(meeting["client_addr"], meeting["client_name"], language, True)]
     recipients += [(addr, "", "en", False) for addr in json.loads(meeting["staff"])]
     for addr, name, lang, is_client in recipients:
-        subject, text, _ = renderer.render_set(
-            "meeting_change", lang, context(lang, name), html=False
+        subject, text, html = renderer.render_set(
+            "meeting_change", lang, context(lang, name), html=cfg.replies.html
         )
         mid = compose.new_message_id(cfg.domain)
         raw = compose.build_message(
             sender=cfg.smtp.from_address, to=[compose.address(addr, name)], subject=subject,
-            text=text, message_id=mid, calendar=calendar, calendar_method=method,
+            text=text, html=html, message_id=mid, calendar=calendar, calendar_method=method,
             in_reply_to=in_reply_to if is_client else None,
             references=references if is_client else None,
         )

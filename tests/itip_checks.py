@@ -15,8 +15,8 @@ def parse(raw: bytes) -> EmailMessage:
     return email.message_from_bytes(raw, policy=default)  # type: ignore[return-value]
 
 
-def check_invitation(raw: bytes, method: str, organizer: str,
-                     attendees: set[str]) -> tuple[Calendar, Event]:
+def check_invitation(raw: bytes, method: str, organizer: str, attendees: set[str],
+                     html: bool = False) -> tuple[Calendar, Event]:
     """Assert ICS-1..7 on one sent message; return the parsed calendar and its event."""
     mime = parse(raw)
     # ICS-1: multipart/mixed → multipart/alternative (text/plain … text/calendar last)
@@ -25,6 +25,7 @@ def check_invitation(raw: bytes, method: str, organizer: str,
     assert alternative.get_content_type() == "multipart/alternative"
     kinds = [p.get_content_type() for p in alternative.get_payload()]
     assert kinds[0] == "text/plain" and kinds[-1] == "text/calendar", kinds
+    assert ("text/html" in kinds) == html, kinds
     part = alternative.get_payload()[-1]
     data = part.get_payload(decode=True)
     # ICS-7: CRLF only (no bare LF in the decoded bytes), written by icalendar

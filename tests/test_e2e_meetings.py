@@ -79,8 +79,9 @@ def test_english_request_invitation_answers_reschedule_and_cancel(
     by_rcpt = {tuple(m["rcpt_tos"]): m["data"] for m in smtp_sink.messages}
     assert set(by_rcpt) == {(CLIENT,), (STAFF,)}
     uids = set()
-    for raw in by_rcpt.values():
-        _cal, event = check_invitation(raw, "REQUEST", office, {CLIENT, STAFF})
+    for rcpt, raw in by_rcpt.items():
+        _cal, event = check_invitation(raw, "REQUEST", office, {CLIENT, STAFF},
+                                       html=rcpt == (CLIENT,))
         assert event.start == expected and event.end == expected + timedelta(hours=1)
         assert int(event["SEQUENCE"]) == 0
         uids.add(str(event["UID"]))
@@ -111,7 +112,7 @@ def test_english_request_invitation_answers_reschedule_and_cancel(
     assert smtp_sink.wait_for(4)
     moved = datetime(day.year, day.month, day.day, 10, 0, tzinfo=TZ)
     for m in smtp_sink.messages[2:]:
-        _cal, event = check_invitation(m["data"], "REQUEST", office, {CLIENT, STAFF})
+        _cal, event = check_invitation(m["data"], "REQUEST", office, {CLIENT, STAFF}, html=True)
         assert str(event["UID"]) == uid and int(event["SEQUENCE"]) == 1
         assert event.start == moved
     client_update = next(m for m in smtp_sink.messages[2:] if m["rcpt_tos"] == [CLIENT])
@@ -130,7 +131,7 @@ def test_english_request_invitation_answers_reschedule_and_cancel(
     cli(config, "meetings", "cancel", str(meeting["id"]))
     assert smtp_sink.wait_for(6)
     for m in smtp_sink.messages[4:]:
-        _cal, event = check_invitation(m["data"], "CANCEL", office, {CLIENT, STAFF})
+        _cal, event = check_invitation(m["data"], "CANCEL", office, {CLIENT, STAFF}, html=True)
         assert str(event["UID"]) == uid and int(event["SEQUENCE"]) == 2
     assert meeting_list(config) == []
     again = invoke(config, "meetings", "cancel", str(meeting["id"]))
@@ -201,7 +202,8 @@ def test_routed_staff_feed_busy_time_and_the_clients_place(
     assert rcpts == [("mara@big.example",), ("sales@example.test",)]
     for m in smtp_sink.messages:
         _cal, event = check_invitation(m["data"], "REQUEST", office,
-                                       {"mara@big.example", "sales@example.test"})
+                                       {"mara@big.example", "sales@example.test"},
+                                       html=m["rcpt_tos"] == ["mara@big.example"])
         assert str(event["LOCATION"]) == "Cluj"
         start, end = event.start, event.end
         assert end <= thursday or start >= busy_until + timedelta(minutes=15)
