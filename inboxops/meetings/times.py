@@ -223,6 +223,9 @@ def extract_times(
     order the client wrote them. A day given without a time comes back at 00:00 with
     has_time=False. Numeric dates are read day-first in Romanian and month-first in English
     unless `date_order` says otherwise (a part that cannot be a month decides either way).
+    One exception to "never before the reference": a year-less day whose stated weekday puts
+    it in an earlier year ("Wednesday, September 8") is returned as written, since the
+    reference may only estimate when the mail was written; find_slots never uses a past time.
     """
     tz = ZoneInfo(timezone)
     lang = "ro" if language.lower().startswith("ro") else "en"
