@@ -127,3 +127,14 @@ def test_a_meeting_back_with_the_assistant_is_in_the_digest() -> None:
     _subject, text = render(store, config.default(), T0)
     assert f"needs you: the client {CLIENT} declined (inboxops meetings reschedule|cancel 1)" \
         in text
+
+
+def test_listing_shows_meetings_to_come_unless_asked_for_all() -> None:
+    from inboxops.bookings import listing
+
+    store, _pk = store_with_meeting()
+    (row,) = listing(store, now=T0)
+    assert row["uid"] == UID and row["attendees"] == {CLIENT: "NEEDS-ACTION", STAFF: "NEEDS-ACTION"}
+    later = datetime(2030, 1, 8, 9, 1, tzinfo=UTC)  # after the meeting ended (11:00 +02:00)
+    assert listing(store, now=later) == []
+    assert [r["uid"] for r in listing(store, now=later, everything=True)] == [UID]
