@@ -107,6 +107,8 @@ def check(c: Context) -> None:
     ]
     if cfg.smtp.kind == "smtp":
         steps.append(("smtp", lambda: _check_smtp(cfg)))
+    if cfg.meetings.busy_calendar:
+        steps.append(("busy calendar", lambda: _check_feed(cfg)))
     for name, step in steps:
         try:
             click.echo(f"{name}: ok: {step()}")
@@ -115,6 +117,16 @@ def check(c: Context) -> None:
             click.echo(f"{name}: FAILED: {e}", err=True)
     if failures:
         raise SystemExit(1)
+
+
+def _check_feed(cfg: Config) -> str:
+    from datetime import UTC, datetime
+
+    from .busy import feed_busy
+
+    mcfg = cfg.meetings
+    spans = feed_busy(mcfg.busy_calendar, mcfg.timezone, datetime.now(UTC), mcfg.search_days)
+    return f"{len(spans)} busy interval(s) in the next {mcfg.search_days} days"
 
 
 def _check_smtp(cfg: Config) -> str:

@@ -9,6 +9,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from configs import maildir_config
+from helpers import invoke
 
 from inboxops.busy import busy_spans, feed_busy, read_feed
 from inboxops.config import ConfigError, MeetingRoute, MeetingsConfig, load
@@ -201,3 +203,18 @@ def test_place_from_the_clients_words() -> None:
     no_link = MeetingsConfig(location="Office")
     assert choose_place(no_link, "a Zoom call? on Zoom please", "en") == "Office"
     assert requested_place("Address: Str. Semnătură 1 (our signature)") is None
+
+
+def test_check_reads_the_busy_calendar(tmp_path: Path) -> None:
+    config = maildir_config(tmp_path)
+    feed = tmp_path / "staff.ics"
+    config.write_text(config.read_text().replace(
+        "[meetings]\n", f'[meetings]\nbusy_calendar = "{feed}"\n', 1))
+    missing = invoke(config, "check")
+    assert missing.exit_code == 1 and "busy calendar: FAILED: [meetings] busy_calendar" in \
+        missing.output
+    soon = datetime.now(UTC) + timedelta(days=1)
+    feed.write_text(FEED.replace("20270330T110000Z", f"{soon:%Y%m%dT%H%M%SZ}"))
+    ok = invoke(config, "check")
+    assert ok.exit_code == 0, ok.output
+    assert "busy calendar: ok: 1 busy interval(s) in the next 14 days" in ok.output
