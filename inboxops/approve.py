@@ -71,7 +71,7 @@ def approve(
             f"draft {draft_id} proposes {meeting['start']}, which has passed; reject it and "
             "propose a new time"
         )
-    calendar = _invitation(cfg, meeting) if meeting else None
+    calendar = invitation(cfg, meeting) if meeting else None
     message_id = compose.new_message_id(cfg.domain)
     outgoing.append((message_id, compose.build_message(
         sender=sender, to=[client], subject=draft["subject"], text=body_text, html=body_html,
@@ -115,7 +115,8 @@ def enqueue(
     return pk
 
 
-def _invitation(cfg: Config, meeting: dict[str, Any]) -> bytes:
+def invitation(cfg: Config, meeting: dict[str, Any], method: str = "REQUEST") -> bytes:
+    """The meeting's iTIP object as it stands in the store (UID, SEQUENCE, time, people)."""
     sender = cfg.smtp.from_address
     attendees = [(meeting["client_addr"], meeting["client_name"])]
     attendees += [(addr, "") for addr in json.loads(meeting["staff"])]
@@ -125,7 +126,7 @@ def _invitation(cfg: Config, meeting: dict[str, Any]) -> bytes:
         summary=meeting["summary"], description=f"Meeting with {cfg.replies.company}",
         location=meeting["location"], organizer=sender.addr_spec,
         organizer_name=sender.display_name, attendees=attendees,
-        timezone=meeting["timezone"],
+        timezone=meeting["timezone"], method=method,
     )
 
 

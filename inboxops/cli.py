@@ -20,34 +20,12 @@ from . import __version__
 from .approve import approve as approve_draft
 from .approve import pending
 from .approve import reject as reject_draft
-from .config import ENV_VAR, Config, load
+from .cli_base import Context, _config_or_default, _deliver, pass_ctx
+from .cli_meetings import eval_times, meetings
+from .config import ENV_VAR, Config
 from .errors import InboxopsError
 from .models import CATEGORIES
 from .store import Store
-
-
-class Context:
-    """Lazily loaded config and store, shared by the commands of one invocation."""
-
-    def __init__(self, config_path: str | None) -> None:
-        self.config_path = config_path
-        self._cfg: Config | None = None
-        self._store: Store | None = None
-
-    @property
-    def cfg(self) -> Config:
-        if self._cfg is None:
-            self._cfg = load(self.config_path)
-        return self._cfg
-
-    @property
-    def store(self) -> Store:
-        if self._store is None:
-            self._store = Store(self.cfg.store.path)
-        return self._store
-
-
-pass_ctx = click.make_pass_decorator(Context)
 
 
 def setup_logging(level: str) -> None:
@@ -131,6 +109,8 @@ def check(c: Context) -> None:
     ]
     if cfg.smtp.kind == "smtp":
         steps.append(("smtp", lambda: _check_smtp(cfg)))
+    if cfg.meetings.busy_calendar:
+        steps.append(("busy calendar", lambda: _check_feed(cfg)))
     for name, step in steps:
         try:
             click.echo(f"{name}: ok: {step()}")
@@ -157,6 +137,16 @@ def _check_digest(c: Context) -> str:
         html=False)
     return (f"digest ({cfg.digest.language}) and reminder templates render; "
             f"{'daily at ' + cfg.digest.time if cfg.digest.enabled else 'digest disabled'}")
+
+
+def _check_feed(cfg: Config) -> str:
+    from datetime import UTC, datetime
+
+    from .busy import feed_busy
+
+    mcfg = cfg.meetings
+    spans = feed_busy(mcfg.busy_calendar, mcfg.timezone, datetime.now(UTC), mcfg.search_days)
+    return f"{len(spans)} busy interval(s) in the next {mcfg.search_days} days"
 
 
 def _check_smtp(cfg: Config) -> str:
@@ -235,21 +225,6 @@ def approve(c: Context, draft_id: int, edit: bool, no_send: bool) -> None:
     click.echo(f"draft {draft_id} approved; queued outbox {', '.join(map(str, ids))}")
     if not no_send:
         _deliver(c)
-
-
-def _deliver(c: Context) -> None:
-    from .fetch import open_source
-    from .send import Outbox, open_transport
-
-    source = open_source(c.cfg.mailbox)
-    imap = source if c.cfg.mailbox.kind == "imap" else None
-    outbox = Outbox(c.store, open_transport(c.cfg.smtp, imap), source)
-    sent = asyncio.run(outbox.deliver())
-    for row in c.store.query("SELECT id, state, last_error FROM outbox WHERE state != 'sent' "
-                             "AND state != 'queued' ORDER BY id DESC LIMIT 5"):
-        if row["state"] in ("failed", "unknown"):
-            click.echo(f"outbox {row['id']}: {row['state']}: {row['last_error']}", err=True)
-    click.echo(f"sent {sent} message(s)")
 
 
 @main.command()
@@ -392,34 +367,6 @@ def evaluate(c: Context, path: Path, as_json: bool, learn_from: Path | None) -> 
     click.echo(json.dumps(result) if as_json else format_report(result))
 
 
-def _config_or_default(c: Context) -> Config:
-    """Commands that only read files work without a config (the embedded defaults)."""
-    if c.config_path is None and not Path("config.toml").exists():
-        from .config import default
-
-        return default()
-    return c.cfg
-
-
-@main.command()
-@click.option("--json", "as_json", is_flag=True)
-@pass_ctx
-def meetings(c: Context, as_json: bool) -> None:
-    """List meetings with their attendees' answers."""
-    rows = c.store.query(
-        'SELECT id, uid, sequence, start, "end", location, summary, client_addr, attendees,'
-        " state FROM meetings WHERE state != 'cancelled' ORDER BY start"
-    )
-    for r in rows:
-        r["attendees"] = json.loads(r["attendees"])
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    for r in rows:
-        who = ", ".join(f"{a} {s.lower()}" for a, s in r["attendees"].items())
-        click.echo(f"#{r['id']} {r['start']} {r['state']:<9} {r['summary']} [{who}]")
-
-
 @main.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -457,3 +404,8 @@ def resolve(c: Context, outbox_id: int, verdict: str | None) -> None:
     click.echo(f"outbox {outbox_id}: {'marked sent' if verdict == 'sent' else 'queued again'}")
     if verdict == "resend":
         _deliver(c)
+
+
+# Meeting commands live in cli_meetings.py, kept apart so this module stays short.
+main.add_command(eval_times)
+main.add_command(meetings)

@@ -111,7 +111,7 @@ class MailboxConfig(Secret):
     authserv_id: list[str] = Field(
         [], description="the authserv-id(s) your own mail server writes in "
         "Authentication-Results; when set, automatic mail goes only to senders it saw pass "
-        "DMARC (or aligned SPF/DKIM)"
+        "DMARC (or aligned SPF/DKIM), and only such calendar answers count (LOOP-6)"
     )
     first_start: Literal["all", "none", "recent"] = Field(
         "all", description='mail already there on the very first start: "all" processed, '
@@ -222,6 +222,35 @@ class ApprovalConfig(Section):
     )
 
 
+class MeetingRoute(Section):
+    """[[meetings.routes]]: which staff attend which meetings (the first route that matches)."""
+
+    staff: list[str] = Field(description="staff invited when this route matches")
+    keywords: list[str] = Field([], description="words in the subject or text, any language")
+    domains: list[str] = Field([], description="sender domains, e.g. \"client.example\"")
+
+    @field_validator("staff")
+    @classmethod
+    def _staff(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("a route needs at least one staff address")
+        for a in v:
+            if not _EMAIL.match(a):
+                raise ValueError(f"{a!r} is not an email address")
+        return [a.lower() for a in v]
+
+    @field_validator("keywords", "domains")
+    @classmethod
+    def _lower(cls, v: list[str]) -> list[str]:
+        return [w.strip().lower().lstrip("@") for w in v if w.strip()]
+
+    @model_validator(mode="after")
+    def _something(self) -> MeetingRoute:
+        if not self.keywords and not self.domains:
+            raise ValueError("a route needs keywords or domains (or both)")
+        return self
+
+
 class MeetingsConfig(Section):
     """[meetings]: slots and invitations."""
 
@@ -234,6 +263,24 @@ class MeetingsConfig(Section):
     buffer_minutes: int = Field(15, ge=0, le=240, description="free time kept around meetings")
     holidays: list[str] = Field([], description='dates off, "YYYY-MM-DD"')
     location: str = Field("Office", description="default place or video link")
+    video_link: str = Field(
+        "", description="place used when the client asks to meet online (empty: the location)"
+    )
+    search_days: int = Field(14, ge=1, le=90, description="how many days ahead to look for slots")
+    routes: list[MeetingRoute] = Field(
+        [], description="staff by keyword or sender domain: [[meetings.routes]] tables"
+    )
+    busy_calendar: str = Field(
+        "", description="staff busy times: path or https:// URL of an .ics feed (empty: none)"
+    )
+
+    @field_validator("busy_calendar")
+    @classmethod
+    def _feed(cls, v: str) -> str:
+        v = v.strip()
+        if v.startswith("http://"):
+            raise ValueError("use https:// (a calendar feed may carry private details)")
+        return v
 
     @field_validator("timezone")
     @classmethod

@@ -101,6 +101,18 @@ def _meetings(store: Store, cfg: Config, now: datetime) -> dict[str, list[dict[s
     return out
 
 
+def _meetings_for_the_assistant(store: Store, cfg: Config, now: datetime) -> list[dict[str, Any]]:
+    """Upcoming meetings put back to the assistant (a decline, a counter-proposal), with why."""
+    tz = ZoneInfo(cfg.meetings.timezone)
+    return [
+        {**row, "start": datetime.fromisoformat(row["start"]).astimezone(tz)}
+        for row in store.query(
+            "SELECT id, start, summary, client_addr, attention FROM meetings WHERE attention IS "
+            "NOT NULL AND state IN ('proposed', 'invited') AND start >= ? ORDER BY start",
+            (now.isoformat(timespec="seconds"),))
+    ]
+
+
 def _failures(store: Store, cfg: Config, since: str) -> dict[str, Any]:
     """Sending failures (still open, or assumed delivered since the last digest) and mailbox
     errors since the last digest, grouped by their text."""
@@ -163,6 +175,7 @@ def collect(store: Store, cfg: Config, now: datetime) -> dict[str, Any]:
         "overdue": overdue[:MAX_LISTED], "overdue_count": len(overdue),
         "sla_hours": cfg.sla.complaint_hours,
         "meetings": _meetings(store, cfg, now),
+        "attention": _meetings_for_the_assistant(store, cfg, now),
         "unsorted": unsorted[:MAX_LISTED], "unsorted_count": len(unsorted),
         "failures": _failures(store, cfg, since),
         "company": cfg.replies.company,

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import meetings
+from . import bookings, meetings
 from .approve import enqueue
+from .busy import feed_busy
 from .classifiers import Chain
 from .classifiers.signals import automation_signals, courtesy_signals
 from .compose import reply_subject
@@ -27,6 +28,8 @@ from .responders import RESPONDERS, Draft, Responder, ack
 from .store import Store, now_iso
 
 log = logging.getLogger(__name__)
+# The staff's calendar feed is read again after this long (a burst of requests shares one read).
+FEED_TTL = timedelta(minutes=5)
 
 
 def build_chain(cfg: Config, store: Store | None = None) -> Chain:
@@ -51,6 +54,7 @@ class Pipeline:
         self.chain = build_chain(cfg, store)
         self.own_addresses = frozenset(cfg.own_addresses)
         self.renderer = Renderer(cfg.replies.templates)
+        self._feed_cache: tuple[datetime | None, list[tuple[datetime, datetime]]] = (None, [])
         self.responders: dict[str, Responder] = {
             category: cls(cfg, self.renderer) for category, cls in RESPONDERS.items()
         }
@@ -88,14 +92,15 @@ class Pipeline:
         suppress = robot + courtesy_signals(parsed)
         draft, meeting, error = None, None, None
         responder = self.responders.get(decision.category)
-        if decision.confidence < self.cfg.classify.min_confidence:
+        if parsed.calendar_method:
+            # iTIP business (ICS-9/10): answers update the meeting, whatever the classifier
+            # thought of the words; nothing is ever drafted.
+            error = bookings.record_answer(self.store, pk, parsed, self.cfg.mailbox.authserv_id)
+        elif decision.confidence < self.cfg.classify.min_confidence:
             decision = Classification(
                 decision.category, decision.confidence,
                 [*decision.reasons, "below min_confidence: left for the assistant to sort"],
             )
-        elif parsed.calendar_method:
-            # iTIP business (ICS-9/10): answers update the meeting; nothing is ever drafted.
-            error = self._calendar(pk, parsed)
         elif responder is not None and not robot:
             draft, error = self._draft(pk, responder, parsed, decision)
         try:
@@ -126,7 +131,8 @@ class Pipeline:
     ) -> tuple[Draft | None, str | None]:
         """Render a draft; a failure is a note on the message, never an exception."""
         try:
-            return responder.draft(parsed, decision, self.busy(), self.clock()), None
+            busy = self.busy(feed="meeting" in responder.categories)
+            return responder.draft(parsed, decision, busy, self.clock()), None
         except InboxopsError as e:
             error = f"no draft: {e}"
             log.warning("message %s: %s", pk, error)
@@ -199,44 +205,33 @@ class Pipeline:
             if old["meeting_pk"]:
                 self.store.transition("meetings", old["meeting_pk"], ("proposed",), "cancelled")
 
-    def _calendar(self, pk: int, parsed: ParsedMessage) -> str | None:
-        """Record an attendee's answer (METHOD:REPLY); anything else goes to the assistant."""
-        info = meetings.parse_calendar(parsed.calendar or b"")
-        if parsed.calendar_method != "REPLY" or info is None:
-            return f"calendar {parsed.calendar_method}: for the assistant to handle"
-        meeting = self.store.one("SELECT * FROM meetings WHERE uid = ?", (info.uid,))
-        if meeting is None:
-            return f"calendar REPLY for unknown meeting {info.uid}"
-        if info.sequence < meeting["sequence"]:
-            return f"calendar REPLY for an older version (SEQUENCE {info.sequence})"
-        attendees = json.loads(meeting["attendees"])
-        answers = [(a, s) for a, s in info.attendees if a == parsed.from_addr and a in attendees]
-        if len(info.attendees) != 1 or not answers:
-            return "calendar REPLY not from the attendee it names: for the assistant"
-        attendee, status = answers[0]
-        attendees[attendee] = status
-        with self.store.tx():
-            self.store.conn.execute("UPDATE meetings SET attendees = ? WHERE id = ?",
-                                    (json.dumps(attendees), meeting["id"]))
-            self.store.event("meeting", meeting["id"], "rsvp", {attendee: status, "message": pk})
-        log.info("meeting %s: %s answered %s", meeting["id"], attendee, status)
-        return None
-
-    def busy(self) -> list[tuple[datetime, datetime]]:
+    def busy(self, feed: bool = False) -> list[tuple[datetime, datetime]]:
         """Meetings already proposed or booked that have not ended: the slot finder must not
-        clash with them (past ones cannot, and would only slow it down)."""
+        clash with them (past ones cannot, and would only slow it down). With `feed`, also
+        the staff's busy times from [meetings] busy_calendar, read at most every few minutes."""
         rows = self.store.query(
             'SELECT start, "end" FROM meetings WHERE state IN (\'proposed\', \'invited\')'
         )
         now = self.clock()
         spans = [(datetime.fromisoformat(r["start"]), datetime.fromisoformat(r["end"]))
                  for r in rows]
-        return [(start, end) for start, end in spans if end >= now]
+        mine = [(start, end) for start, end in spans if end >= now]
+        return mine + self._feed_busy(now) if feed else mine
+
+    def _feed_busy(self, now: datetime) -> list[tuple[datetime, datetime]]:
+        mcfg = self.cfg.meetings
+        if not mcfg.busy_calendar:
+            return []
+        fetched, spans = self._feed_cache
+        if fetched is None or not timedelta(0) <= now - fetched < FEED_TTL:
+            spans = feed_busy(mcfg.busy_calendar, mcfg.timezone, now, mcfg.search_days)
+            self._feed_cache = (now, spans)
+        return spans
 
     def _insert_meeting(self, pk: int, draft: Draft) -> int:
         assert draft.meeting is not None
         slot = draft.meeting.slots[0]
-        staff = self.cfg.meetings.staff
+        staff = draft.meeting.staff or self.cfg.meetings.staff
         attendees = {draft.to_addr: "NEEDS-ACTION", **dict.fromkeys(staff, "NEEDS-ACTION")}
         cur = self.store.conn.execute(
             'INSERT INTO meetings (message_pk, uid, sequence, start, "end", timezone, from_client,'

@@ -194,6 +194,14 @@ def _m031_intake(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m010_meeting_answers(db: sqlite_utils.Database) -> None:
+    # Why a meeting is back with the assistant (a decline, a counter-proposal), or NULL; and
+    # the DTSTAMP of each attendee's counted answer, so that of two answers to the same
+    # SEQUENCE the later one wins (ICS-9) even when they arrive out of order.
+    db.execute("ALTER TABLE meetings ADD COLUMN attention TEXT")
+    db.execute("ALTER TABLE meetings ADD COLUMN answered TEXT NOT NULL DEFAULT '{}'")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_hash_index", _m002_hash_index),
@@ -203,6 +211,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("006_draft_copies", _m006_draft_copies),
     ("007_outbox_phase", _m007_outbox_phase),
     ("008_outbox_owner", _m008_outbox_owner),
+    ("010_meeting_answers", _m010_meeting_answers),
     ("030_reminders", _m030_reminders),
     ("031_intake", _m031_intake),
 ]

@@ -26,6 +26,7 @@ def verdict(*results: str, sender: str = "Ana <ana@client.example>") -> tuple[bo
     "mx.office.example (our relay); spf=fail (softfail) smtp.mailfrom=x@other.example;"
     " dkim=pass (good) header.d=client.example",
     "MX.Office.Example 1; dmarc=pass",
+    "mx.office.example;\r\n dkim=pass header.d=client.example header.s=sel",  # folded
 ])
 def test_a_pass_from_our_server_for_the_from_domain_counts(result: str) -> None:
     assert verdict(result)[0]
@@ -39,6 +40,7 @@ def test_a_pass_from_our_server_for_the_from_domain_counts(result: str) -> None:
     "mx.office.example; spf=softfail smtp.mailfrom=client.example",
     "mx.attacker.example; dmarc=pass header.from=client.example",  # someone else's claim
     "mx.office.example.attacker.example; dmarc=pass",
+    "mx.office.example; dkim=pass (header.d=client.example) header.d=evil.example",
 ])
 def test_anything_else_does_not(result: str) -> None:
     ok, why = verdict(result)
@@ -48,3 +50,8 @@ def test_anything_else_does_not(result: str) -> None:
 def test_no_header_at_all_is_not_authenticated() -> None:
     ok, why = verdict()
     assert not ok and "no Authentication-Results" in why
+
+
+def test_without_a_sender_address_nothing_is_authenticated() -> None:
+    assert not verdict("mx.office.example; dkim=pass header.d=client.example",
+                       sender="undisclosed-recipients:;")[0]

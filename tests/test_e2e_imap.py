@@ -17,6 +17,7 @@ import pytest
 from configs import MANAGER, STAFF, imap_config
 from helpers import Crash, cli, crash, drafts
 from icalendar import Calendar
+from itip_checks import check_invitation
 from mailfactory import client_mail
 
 
@@ -98,7 +99,10 @@ def test_romanian_meeting_request_becomes_invitation_to_client_and_staff(
     assert smtp_sink.wait_for(2)
     by_rcpt = {tuple(m["rcpt_tos"]): m for m in smtp_sink.messages}
     assert set(by_rcpt) == {("stefan@client.example",), (STAFF,)}
-    for message in by_rcpt.values():
+    for rcpt, message in by_rcpt.items():
+        # the client's copy is the reply with its HTML part; staff get text and calendar
+        check_invitation(message["data"], "REQUEST", imap_user.address,
+                         {"stefan@client.example", STAFF}, html=rcpt != (STAFF,))
         mime = parse(message["data"])
         (part,) = [p for p in mime.walk() if p.get_content_type() == "text/calendar"]
         assert part.get_param("method") == "REQUEST"

@@ -32,6 +32,7 @@ class MeetingPlan:
     slots: list[Slot]
     location: str
     summary: str
+    staff: list[str] = field(default_factory=list)  # empty: [meetings] staff
 
 
 @dataclass(frozen=True)

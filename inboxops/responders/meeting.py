@@ -5,6 +5,7 @@ The invitation itself is built after approval (approve.py), from the slot stored
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import ClassVar
 from zoneinfo import ZoneInfo
@@ -12,6 +13,8 @@ from zoneinfo import ZoneInfo
 from ..config import MeetingsConfig
 from ..errors import StateError
 from ..meetings import WorkingHours, extract_times, find_slots
+from ..meetings.place import requested_place
+from ..meetings.vocab import _fold
 from ..models import Classification, ParsedMessage
 from .base import Draft, MeetingPlan, Responder, base_context, format_when, recipient, register
 
@@ -26,7 +29,39 @@ def working_hours(cfg: MeetingsConfig) -> WorkingHours:
         duration=timedelta(minutes=cfg.duration_minutes),
         buffer=timedelta(minutes=cfg.buffer_minutes),
         holidays=tuple(date.fromisoformat(d) for d in cfg.holidays),
+        search_days=cfg.search_days,
     )
+
+
+_WORD = re.compile(r"\w+")
+
+
+def route_staff(cfg: MeetingsConfig, text: str, sender: str) -> list[str]:
+    """The staff of the first [[meetings.routes]] that matches the sender's domain (or a parent
+    domain) or a keyword of the text; else [meetings] staff. Config order is match order."""
+    domain = sender.rpartition("@")[2].lower()
+    words = f" {' '.join(_WORD.findall(_fold(text).lower()))} "
+    for route in cfg.routes:
+        if any(domain == d or domain.endswith("." + d) for d in route.domains):
+            return list(route.staff)
+        for keyword in route.keywords:
+            phrase = " ".join(_WORD.findall(_fold(keyword).lower()))
+            if phrase and f" {phrase} " in words:
+                return list(route.staff)
+    return list(cfg.staff)
+
+
+def choose_place(cfg: MeetingsConfig, text: str, language: str) -> str:
+    """The client's place if they name it, the video link if they ask to meet online, else
+    the office's default location."""
+    asked = requested_place(text)
+    if asked is None:
+        return cfg.location
+    if asked.kind == "online":
+        return cfg.video_link or cfg.location
+    if asked.text:
+        return asked.text
+    return "la sediul clientului" if language == "ro" else "at the client's office"
 
 
 @register
@@ -42,9 +77,10 @@ class MeetingResponder(Responder):
         mcfg = self.cfg.meetings
         tz = ZoneInfo(mcfg.timezone)
         reference = (msg.date or now).astimezone(tz)
-        proposals = extract_times(
-            f"{msg.subject}\n{msg.text}", reference, msg.language, mcfg.timezone
-        )
+        text = f"{msg.subject}\n{msg.text}"
+        proposals = extract_times(text, reference, msg.language, mcfg.timezone)
+        location = choose_place(mcfg, text, msg.language)
+        staff = route_staff(mcfg, text, msg.from_addr)
         hours = working_hours(mcfg)
         slots = find_slots(proposals, busy, hours, now.astimezone(tz), count=3)
         context = base_context(msg, self.cfg)
@@ -60,7 +96,7 @@ class MeetingResponder(Responder):
         context["meeting"] = {
             "when": format_when(chosen.start, msg.language),
             "from_client": chosen.from_client,
-            "location": mcfg.location,
+            "location": location,
             "alternatives": [format_when(s.start, msg.language) for s in slots[1:]],
         }
         context["summary"] = summary
@@ -68,5 +104,5 @@ class MeetingResponder(Responder):
             "meeting", msg.language, context, html=self.cfg.replies.html
         )
         to_addr, to_name, reason = recipient(msg)
-        plan = MeetingPlan(slots=slots, location=mcfg.location, summary=summary)
+        plan = MeetingPlan(slots=slots, location=location, summary=summary, staff=staff)
         return Draft(to_addr, to_name, reason, subject, text, html, meeting=plan)

@@ -1,0 +1,141 @@
+"""ICS-9 answers on the store, without servers: which REPLYs count and which go to a human."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+
+from icalendar import Calendar, Event, vCalAddress
+
+from inboxops.bookings import record_answer
+from inboxops.parse import parse_message
+from inboxops.store import Store
+
+CLIENT, STAFF = "ana@client.example", "staff@example.test"
+UID = "meeting-1@example.test"
+
+
+def store_with_meeting(sequence: int = 1) -> tuple[Store, int]:
+    store = Store(":memory:")
+    pk = store.record_incoming("test", "INBOX", "1", b"Subject: x\r\n\r\nx")
+    assert pk is not None
+    store.conn.execute(
+        'INSERT INTO meetings (message_pk, uid, sequence, start, "end", timezone, from_client,'
+        " alternatives, location, summary, client_addr, client_name, staff, attendees, state,"
+        " created_at) VALUES (?, ?, ?, '2030-01-08T10:00:00+02:00', '2030-01-08T11:00:00+02:00',"
+        " 'Europe/Bucharest', 1, '[]', 'Office', 'Meeting', ?, 'Ana', ?, ?, 'invited', 'now')",
+        (pk, UID, sequence, CLIENT, json.dumps([STAFF]),
+         json.dumps({CLIENT: "NEEDS-ACTION", STAFF: "NEEDS-ACTION"})),
+    )
+    return store, pk
+
+
+def reply(sender: str, partstat: str, sequence: int, stamp: datetime,
+          attendees: tuple[str, ...] | None = None, method: str = "REPLY") -> bytes:
+    cal = Calendar()
+    cal.add("prodid", "-//test//app//EN")
+    cal.add("version", "2.0")
+    cal.add("method", method)
+    event = Event()
+    event.add("uid", UID)
+    event.add("dtstamp", stamp)
+    event.add("sequence", sequence)
+    for who in attendees or (sender,):
+        address = vCalAddress(f"MAILTO:{who.upper()}")  # case and MAILTO: must not matter
+        address.params["PARTSTAT"] = partstat
+        event.add("attendee", address)
+    cal.add_component(event)
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = "office@example.test"
+    msg["Subject"] = "answer"
+    msg.set_content(cal.to_ical(), maintype="text", subtype="calendar",
+                    params={"method": method})
+    return msg.as_bytes()
+
+
+def status(store: Store) -> dict[str, str]:
+    row = store.one("SELECT attendees FROM meetings")
+    assert row is not None
+    return dict(json.loads(row["attendees"]))
+
+
+def answer(store: Store, pk: int, raw: bytes) -> str | None:
+    return record_answer(store, pk, parse_message(raw))
+
+
+T0 = datetime(2030, 1, 2, 12, tzinfo=UTC)
+
+
+def test_later_dtstamp_wins_on_equal_sequence_whatever_the_arrival_order() -> None:
+    store, pk = store_with_meeting()
+    assert answer(store, pk, reply(CLIENT, "TENTATIVE", 1, T0 + timedelta(hours=1))) is None
+    late_arrival = answer(store, pk, reply(CLIENT, "DECLINED", 1, T0))
+    assert late_arrival is not None and "older" in late_arrival
+    assert status(store)[CLIENT] == "TENTATIVE"
+    assert answer(store, pk, reply(CLIENT, "ACCEPTED", 1, T0 + timedelta(hours=2))) is None
+    assert status(store)[CLIENT] == "ACCEPTED"
+
+
+def test_stale_spoofed_and_group_answers_are_not_counted() -> None:
+    store, pk = store_with_meeting(sequence=2)
+    assert "older version" in (answer(store, pk, reply(CLIENT, "ACCEPTED", 1, T0)) or "")
+    spoof = answer(store, pk, reply(STAFF, "DECLINED", 2, T0, attendees=(CLIENT,)))
+    assert spoof is not None and "not from the attendee" in spoof
+    both = answer(store, pk, reply(CLIENT, "ACCEPTED", 2, T0, attendees=(CLIENT, STAFF)))
+    assert both is not None
+    assert status(store) == {CLIENT: "NEEDS-ACTION", STAFF: "NEEDS-ACTION"}
+    assert store.one("SELECT attention FROM meetings")["attention"] is None  # type: ignore[index]
+
+
+def test_declines_and_counters_put_the_meeting_back_to_the_assistant() -> None:
+    store, pk = store_with_meeting()
+    assert answer(store, pk, reply(STAFF, "DECLINED", 1, T0)) is None
+    row = store.one("SELECT attention FROM meetings")
+    assert row is not None and row["attention"] == "every staff member declined"
+    store2, pk2 = store_with_meeting()
+    assert answer(store2, pk2, reply(STAFF, "ACCEPTED", 1, T0)) is None
+    assert answer(store2, pk2, reply(CLIENT, "DECLINED", 1, T0)) is None
+    row = store2.one("SELECT attention FROM meetings")
+    assert row is not None and row["attention"] == f"the client {CLIENT} declined"
+    store3, pk3 = store_with_meeting()
+    counter = answer(store3, pk3, reply(CLIENT, "NEEDS-ACTION", 1, T0, method="COUNTER"))
+    assert counter is not None and "COUNTER" in counter
+    row = store3.one("SELECT attention FROM meetings")
+    assert row is not None and "(COUNTER)" in row["attention"]
+
+
+def test_with_an_authserv_id_only_authenticated_answers_count() -> None:
+    store, pk = store_with_meeting()
+    raw = reply(CLIENT, "ACCEPTED", 1, T0)
+    refused = record_answer(store, pk, parse_message(raw), ["mx.office.example"])
+    assert refused is not None and "not authenticated" in refused
+    assert status(store)[CLIENT] == "NEEDS-ACTION"
+    vouched = (b"Authentication-Results: mx.office.example; dmarc=pass"
+               b" header.from=client.example\r\n")
+    assert record_answer(store, pk, parse_message(vouched + raw), ["mx.office.example"]) is None
+    assert status(store)[CLIENT] == "ACCEPTED"
+
+
+def test_a_meeting_back_with_the_assistant_is_in_the_digest() -> None:
+    from inboxops import config
+    from inboxops.digest import render
+
+    store, pk = store_with_meeting()
+    assert answer(store, pk, reply(CLIENT, "DECLINED", 1, T0)) is None
+    _subject, text, html = render(store, config.default(), T0)
+    assert "Meetings that need you: 1" in text
+    assert f"the client {CLIENT} declined" in text and "inboxops meetings cancel 1" in text
+    assert html is not None and f"the client {CLIENT} declined" in html
+
+
+def test_listing_shows_meetings_to_come_unless_asked_for_all() -> None:
+    from inboxops.bookings import listing
+
+    store, _pk = store_with_meeting()
+    (row,) = listing(store, now=T0)
+    assert row["uid"] == UID and row["attendees"] == {CLIENT: "NEEDS-ACTION", STAFF: "NEEDS-ACTION"}
+    later = datetime(2030, 1, 8, 9, 1, tzinfo=UTC)  # after the meeting ended (11:00 +02:00)
+    assert listing(store, now=later) == []
+    assert [r["uid"] for r in listing(store, now=later, everything=True)] == [UID]
