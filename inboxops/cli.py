@@ -9,6 +9,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any, ClassVar
@@ -100,6 +101,10 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 @pass_ctx
 def run(c: Context, once: bool) -> None:
     """Run the daemon in the foreground until SIGTERM or Ctrl-C."""
+    # Until the daemon installs its own handlers: SIGTERM during start-up is a clean stop (no
+    # work is in flight yet) and SIGHUP is ignored (its default action would kill us).
+    signal.signal(signal.SIGTERM, _stop_during_startup)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     from .daemon import Daemon
 
     setup_logging(c.cfg.log.level)
@@ -107,6 +112,10 @@ def run(c: Context, once: bool) -> None:
     asyncio.run(daemon.run_once() if once else daemon.run())
     if daemon.exit_code:
         raise SystemExit(daemon.exit_code)
+
+
+def _stop_during_startup(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 @main.command()

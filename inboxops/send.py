@@ -11,6 +11,7 @@ for a human.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -159,9 +160,13 @@ class SmtpTransport:
             if in_data:
                 raise Uncertain(str(e)) from None
             raise SendError(f"cannot send to these addresses: {e}", permanent=True) from None
+        except asyncio.CancelledError:
+            smtp.close()  # a stop: no polite QUIT, the server may be the one that stalls
+            raise
         finally:
-            with contextlib.suppress(Exception):
-                await smtp.quit()
+            if smtp.is_connected:
+                with contextlib.suppress(Exception):
+                    await smtp.quit()
 
     async def delivered(self, row: dict[str, Any]) -> bool | None:
         if self.source is None:
@@ -234,6 +239,9 @@ class Outbox:
                 continue  # another sender took it
             try:
                 await self.transport.send(row, self._phase_setter(row["id"]))
+            except asyncio.CancelledError:
+                self._checkpoint(row["id"])  # SIGTERM mid-send (SYSD-6): settle the row now
+                raise
             except SendError as e:
                 self._failed(row, e, now)
                 continue
@@ -274,6 +282,21 @@ class Outbox:
             log.error("outbox %s: %s, but it was already moved on", row["id"], e)
             return
         log.warning("outbox %s: %s; retrying in %s", row["id"], e, wait)
+
+    def _checkpoint(self, pk: int) -> None:
+        """The send was cancelled by a stop: requeue it if DATA never began (the server cannot
+        have it), else mark it `unknown` for a human, as any break-off after DATA (SMTP-3)."""
+        row = self.store.one("SELECT phase FROM outbox WHERE id = ?", (pk,))
+        if row is not None and row["phase"] == "data":
+            note = ("stopped while the server was taking the message (after DATA began): "
+                    "check whether it arrived, then run: inboxops outbox resolve "
+                    f"{pk} --sent or --resend")
+            if self.store.transition("outbox", pk, ("sending",), "unknown", detail=note,
+                                     last_error=note):
+                log.warning("outbox %s: %s", pk, note)
+        elif self.store.transition("outbox", pk, ("sending",), "queued", next_attempt_at=None,
+                                   detail="stopped before DATA began; requeued"):
+            log.info("outbox %s: stopped before DATA began; requeued", pk)
 
     def _phase_setter(self, pk: int) -> Callable[[], None]:
         def data_begins() -> None:

@@ -149,6 +149,29 @@ def _m007_outbox_phase(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE outbox ADD COLUMN phase TEXT")
 
 
+def _m020_service_status(db: sqlite_utils.Database) -> None:
+    # What `inboxops status` shows from another process (last poll, IDLE or polling, last
+    # error), and mailbox outages with the alerts sent about them: persisted, so a restart
+    # neither forgets an outage nor alerts about it twice.
+    db.executescript(
+        """
+        CREATE TABLE service_status (
+            key TEXT PRIMARY KEY, value TEXT, updated_at TEXT NOT NULL
+        );
+        CREATE TABLE outages (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,                  -- 'mailbox'
+            started_at TEXT NOT NULL, last_error TEXT,
+            failures INTEGER NOT NULL DEFAULT 1,
+            alerted_at TEXT, alert_outbox_pk INTEGER REFERENCES outbox(id),
+            suppressed INTEGER NOT NULL DEFAULT 0,  -- alert withheld by [alerts] repeat_hours
+            ended_at TEXT, recovery_outbox_pk INTEGER REFERENCES outbox(id)
+        );
+        CREATE INDEX outages_kind ON outages(kind, ended_at);
+        """
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_hash_index", _m002_hash_index),
@@ -157,6 +180,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("005_thread_key", _m005_thread_key),
     ("006_draft_copies", _m006_draft_copies),
     ("007_outbox_phase", _m007_outbox_phase),
+    ("020_service_status", _m020_service_status),
 ]
 
 

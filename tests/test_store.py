@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from inboxops.store import Store
+from inboxops.store import MIGRATIONS, Store
 
 
 def test_migrations_apply_once(tmp_path: Path) -> None:
@@ -13,9 +13,11 @@ def test_migrations_apply_once(tmp_path: Path) -> None:
     store.close()
     again = Store(tmp_path / "s.db")
     names = [r["name"] for r in again.query("SELECT name FROM migrations")]
-    assert names == ["001_initial", "002_hash_index", "003_corrections",
-                     "004_filed_category", "005_thread_key", "006_draft_copies",
-                     "007_outbox_phase"]
+    assert names == [name for name, _ in MIGRATIONS]  # each once, in order
+    assert names[:7] == ["001_initial", "002_hash_index", "003_corrections",
+                         "004_filed_category", "005_thread_key", "006_draft_copies",
+                         "007_outbox_phase"]
+    assert "020_service_status" in names
     assert again.one("PRAGMA journal_mode")["journal_mode"] == "wal"  # type: ignore[index]
 
 
