@@ -1,6 +1,7 @@
 """The command line: a thin client over the library that turns its errors into one clear line.
 
-    inboxops run | check | drafts | show | approve | reject | digest | classify | meetings | outbox
+    inboxops run | status | check | drafts | show | approve | reject | digest | classify
+             | meetings | outbox
 """
 
 from __future__ import annotations
@@ -51,7 +52,10 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 def setup_logging(level: str) -> None:
-    """Plain lines with syslog priority prefixes under systemd (SYSD-7), timestamps otherwise."""
+    """Plain lines with syslog priority prefixes under systemd (SYSD-7), timestamps otherwise.
+
+    journald reads stderr line by line, so every line of a record (a traceback's too) gets
+    the prefix: `journalctl -p err` then shows the whole traceback, not its first line."""
     under_systemd = bool(os.environ.get("JOURNAL_STREAM") or os.environ.get("INVOCATION_ID"))
 
     class Prefix(logging.Formatter):
@@ -60,8 +64,11 @@ def setup_logging(level: str) -> None:
         }
 
         def format(self, record: logging.LogRecord) -> str:
-            line = super().format(record)
-            return f"<{self.PRIO.get(record.levelname, 6)}>{line}" if under_systemd else line
+            text = super().format(record)
+            if not under_systemd:
+                return text
+            prefix = f"<{self.PRIO.get(record.levelname, 6)}>"
+            return "\n".join(prefix + line for line in text.splitlines() or [""])
 
     fmt = "%(name)s: %(message)s"
     if not under_systemd:
@@ -94,6 +101,20 @@ class Group(click.Group):
 def main(ctx: click.Context, config_path: str | None) -> None:
     """inboxops: sorts the shared mailbox, drafts replies, and sends what you approve."""
     ctx.obj = Context(config_path)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="print a JSON object")
+@pass_ctx
+def status(c: Context, as_json: bool) -> None:
+    """How the service is doing: daemon, mailbox, last poll and error, queues, next digest."""
+    from .status import format_text, report
+
+    data = report(c.store, c.cfg)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_text(data, c.cfg))
 
 
 @main.command()

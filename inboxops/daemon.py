@@ -229,6 +229,7 @@ class Daemon:
                     self._reload_requested = False
                     self.reload()
                 self.heartbeats.beat("work")
+                self.wake.clear()  # before the pass: a wake-up during it means "pass again"
                 await self._one_pass()
                 self.heartbeats.beat("work")
                 if thread is not None and not thread.is_alive() and not self.stopping.is_set():
@@ -237,7 +238,6 @@ class Daemon:
                     self.exit_code = 1
                     break
                 self._after_pass(ready.is_set())
-                self.wake.clear()
                 waiters = [asyncio.ensure_future(self.wake.wait()),
                            asyncio.ensure_future(self.stopping.wait())]
                 await asyncio.wait(waiters, timeout=min(WORK_INTERVAL, (limit or 20) / 4),
@@ -350,12 +350,16 @@ class Daemon:
             self.source.watch(
                 store, self.stop_event,
                 on_new=lambda n: self._call_in_loop(loop, self.wake.set),
-                on_ready=lambda: self._call_in_loop(loop, ready.set),
+                on_ready=lambda: self._call_in_loop(loop, lambda: self._ready(ready)),
                 beat=beat,
                 health=lambda error, mode: self._mailbox_health(store, error, mode),
             )
         finally:
             store.close()
+
+    def _ready(self, ready: asyncio.Event) -> None:
+        ready.set()
+        self.wake.set()  # tell systemd now, not after the current wait
 
     def _mailbox_health(self, store: Store, error: str | None, mode: str) -> None:
         """Record a poll's outcome for `status` and alerts; tell systemd when it changes."""

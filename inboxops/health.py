@@ -144,7 +144,7 @@ def _alert(
             pk = _queue(store, cfg, f"inboxops: the mailbox is unreachable ({source})", text)
             cur = store.conn.execute(
                 "UPDATE outages SET alerted_at = ?, alert_outbox_pk = ? WHERE id = ? AND "
-                "alerted_at IS NULL", (now_iso(), pk, outage["id"]))
+                "alerted_at IS NULL", (now.isoformat(timespec="seconds"), pk, outage["id"]))
             if cur.rowcount != 1:
                 raise _Taken
     except _Taken:

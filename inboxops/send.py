@@ -254,8 +254,8 @@ class Outbox:
                     self._failed(row, SendError(f"{type(e).__name__}: {e}", permanent=False), now)
                 else:
                     self.store.transition("outbox", row["id"], ("sending",), "unknown",
-                                          detail=str(e), last_error=str(e))
-                    log.error("outbox %s: delivery uncertain (%s); not resent", row["id"], e)
+                                          detail=f"delivery uncertain, not resent: {e}",
+                                          level=logging.ERROR, last_error=str(e))
                 continue
             self._mark_sent(row, None)
             sent += 1
@@ -266,22 +266,20 @@ class Outbox:
         attempts = row["attempts"] + 1
         if e.permanent or attempts >= MAX_ATTEMPTS:
             if not self.store.transition("outbox", row["id"], ("sending",), "failed",
-                                         detail=str(e), last_error=str(e)):
+                                         detail=str(e), level=logging.ERROR, last_error=str(e)):
                 log.error("outbox %s failed (%s) but was already moved on", row["id"], e)
                 return
             if row["draft_pk"]:
                 self.store.transition("drafts", row["draft_pk"], ("approved",), "failed",
                                       detail=str(e))
-            log.error("outbox %s failed: %s", row["id"], e)
             return
         wait = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
         if not self.store.transition(
-            "outbox", row["id"], ("sending",), "queued", detail=f"retry: {e}", last_error=str(e),
+            "outbox", row["id"], ("sending",), "queued", detail=f"retrying in {wait}: {e}",
+            level=logging.WARNING, last_error=str(e),
             next_attempt_at=(now + wait).isoformat(timespec="seconds"),
         ):
             log.error("outbox %s: %s, but it was already moved on", row["id"], e)
-            return
-        log.warning("outbox %s: %s; retrying in %s", row["id"], e, wait)
 
     def _checkpoint(self, pk: int) -> None:
         """The send was cancelled by a stop: requeue it if DATA never began (the server cannot
@@ -291,12 +289,11 @@ class Outbox:
             note = ("stopped while the server was taking the message (after DATA began): "
                     "check whether it arrived, then run: inboxops outbox resolve "
                     f"{pk} --sent or --resend")
-            if self.store.transition("outbox", pk, ("sending",), "unknown", detail=note,
-                                     last_error=note):
-                log.warning("outbox %s: %s", pk, note)
-        elif self.store.transition("outbox", pk, ("sending",), "queued", next_attempt_at=None,
-                                   detail="stopped before DATA began; requeued"):
-            log.info("outbox %s: stopped before DATA began; requeued", pk)
+            self.store.transition("outbox", pk, ("sending",), "unknown", detail=note,
+                                  level=logging.WARNING, last_error=note)
+        else:
+            self.store.transition("outbox", pk, ("sending",), "queued", next_attempt_at=None,
+                                  detail="stopped before DATA began; requeued")
 
     def _phase_setter(self, pk: int) -> Callable[[], None]:
         def data_begins() -> None:
@@ -330,7 +327,7 @@ class Outbox:
                 "SELECT 1 FROM outbox WHERE draft_pk = ? AND state != 'sent'", (row["draft_pk"],)
             ):
                 self.store.transition("drafts", row["draft_pk"], ("approved",), "sent")
-        log.info("outbox %s sent (%s) to %s", row["id"], row["kind"],
+        log.debug("outbox %s sent (%s) to %s", row["id"], row["kind"],
                  ", ".join(json.loads(row["rcpts"])))
 
     async def after_send(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,10 @@ from typing import Any
 import sqlite_utils
 
 from .errors import StateError
+
+# One line per state change, with the entity's id (STYLE habit 7); written once the transaction
+# that made the change commits, so a rolled-back change is never reported.
+events_log = logging.getLogger("inboxops.events")
 
 
 def now_iso() -> str:
@@ -202,6 +207,7 @@ class Store:
         # drop the last transactions, and each stage is idempotent if that happens.
         conn.execute("PRAGMA synchronous = NORMAL")
         self._depth = 0
+        self._unlogged: list[tuple[int, str]] = []
         self.migrate()
 
     def close(self) -> None:
@@ -224,10 +230,12 @@ class Store:
         try:
             yield self
         except BaseException:
+            self._unlogged.clear()
             self.conn.execute("ROLLBACK")
             raise
         else:
             self.conn.execute("COMMIT")
+            self._flush_log()
         finally:
             self._depth = 0
 
@@ -257,17 +265,30 @@ class Store:
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
-    def event(self, entity: str, entity_id: int | None, event: str, detail: Any = None) -> None:
-        """Append one line to the event log (inside the caller's transaction, if any)."""
+    def event(
+        self, entity: str, entity_id: int | None, event: str, detail: Any = None,
+        level: int = logging.INFO,
+    ) -> None:
+        """Append one line to the event log (inside the caller's transaction, if any), and log
+        it once that commits. Details are ids, states and errors, never message text."""
         text = detail if isinstance(detail, str) or detail is None else json.dumps(detail)
         self.conn.execute(
             "INSERT INTO events (at, entity, entity_id, event, detail) VALUES (?, ?, ?, ?, ?)",
             (now_iso(), entity, entity_id, event, text),
         )
+        line = f"{entity} {entity_id}: {event}" if entity_id is not None else f"{entity}: {event}"
+        self._unlogged.append((level, f"{line} ({text[:300]})" if text else line))
+        if not self._depth:
+            self._flush_log()
+
+    def _flush_log(self) -> None:
+        lines, self._unlogged = self._unlogged, []
+        for level, line in lines:
+            events_log.log(level, "%s", line)
 
     def transition(
         self, table: str, pk: int, from_states: tuple[str, ...], to_state: str,
-        detail: Any = None, **fields: Any,
+        detail: Any = None, level: int = logging.INFO, **fields: Any,
     ) -> bool:
         """Move a row from one of `from_states` to `to_state`; False if someone else moved it."""
         assert table in {"messages", "drafts", "outbox", "meetings"}
@@ -280,7 +301,8 @@ class Store:
             )
             if cur.rowcount != 1:
                 return False
-            self.event(table.rstrip("s") if table != "outbox" else "outbox", pk, to_state, detail)
+            self.event(table.rstrip("s") if table != "outbox" else "outbox", pk, to_state, detail,
+                       level)
         return True
 
     def require(self, table: str, pk: int) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from inboxops.cli import main
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-PROMISED = ["run", "check", "drafts", "show", "approve", "reject", "digest", "classify",
+PROMISED = ["run", "status", "check", "drafts", "show", "approve", "reject", "digest", "classify",
             "meetings", "outbox", "messages", "reclassify", "eval"]
 
 
