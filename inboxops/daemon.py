@@ -64,12 +64,14 @@ class Daemon:
         self._told_ready = self._told_stopping = self._reload_requested = False
         self._pass_recorded = -PASS_RECORD_INTERVAL
         self._status = ""
+        self._last_ok: tuple[str, float] | None = None  # mode and time of the last poll noted
 
     # one pass ---------------------------------------------------------------------------------
 
     async def work(self) -> None:
         """Process what was recorded, sort it in the mailbox, send what is due."""
         while self.pipeline.process_pending(limit=100):
+            self.heartbeats.beat("work")  # a long backlog is progress, not a hang
             await asyncio.sleep(0)  # let signals and other tasks in between batches
         await self.sort_pending()
         await self.sync_mail_client()
@@ -363,10 +365,15 @@ class Daemon:
 
     def _mailbox_health(self, store: Store, error: str | None, mode: str) -> None:
         """Record a poll's outcome for `status` and alerts; tell systemd when it changes."""
+        if error is None and self._last_ok is not None and self._last_ok[0] == mode and \
+                time.monotonic() - self._last_ok[1] < PASS_RECORD_INTERVAL:
+            return  # nothing new: a Maildir scan every second need not write every second
         try:
             if error is None:
                 health.mailbox_ok(store, self.source.name, mode)
+                self._last_ok = (mode, time.monotonic())
             else:
+                self._last_ok = None
                 health.mailbox_failed(store, self.source.name, error)
         except Exception:  # bookkeeping must never stop intake
             log.exception("could not record the mailbox state")
