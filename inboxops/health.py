@@ -39,6 +39,7 @@ def set_status(store: Store, **values: str | int | float | None) -> None:
 
 
 def get_status(store: Store) -> dict[str, str | None]:
+    """Every recorded status value (key -> text)."""
     return {r["key"]: r["value"] for r in store.query("SELECT key, value FROM service_status")}
 
 
@@ -77,6 +78,7 @@ def mailbox_failed(store: Store, source: str, error: str) -> None:
 
 
 def open_outage(store: Store) -> dict[str, Any] | None:
+    """The mailbox outage going on now, if any."""
     return store.one("SELECT * FROM outages WHERE kind = ? AND ended_at IS NULL", (MAILBOX,))
 
 

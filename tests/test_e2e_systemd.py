@@ -120,6 +120,30 @@ def test_watchdog_pings_stop_while_the_fetch_loop_hangs(
     assert "STOPPING=1" in notify.lines()
 
 
+def test_sigterm_lets_a_send_that_completes_in_time_finish(
+    tmp_path: Path, imap_user: Any, smtp_sink_factory: Any, notify: NotifySocket
+) -> None:
+    """SYSD-6, the other half: a send the server completes within the grace period is not
+    cut off; the row is `sent`, the reply arrived once, and the exit is still clean."""
+    sink = smtp_sink_factory(lmtp=imap_user.dovecot)
+    config = imap_config(tmp_path, imap_user, sink, smtp={"timeout": 60})
+    imap_user.dovecot.append(imap_user.address, client_mail(to=imap_user.address))
+    with running_daemon(config, tmp_path / "daemon.log", env=systemd_env(notify)) as proc:
+        (draft,) = wait_until(lambda: drafts(config))
+        sink.stall("DATA")
+        cli(config, "approve", "--no-send", str(draft["id"]))
+        assert sink.wait_stalled(30), "the daemon never started the send"
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        wait_until(lambda: "STOPPING=1" in notify.lines())
+        sink.release()  # the server answers while the daemon is stopping
+        assert proc.wait(timeout=20) == 0
+        assert time.monotonic() - started < 10
+    (row,) = json.loads(cli(config, "outbox", "--json"))
+    assert row["state"] == "sent", row
+    assert len(sink.messages) == 1
+
+
 @pytest.mark.parametrize(("held_at", "expected_state"), [("DATA", "unknown"), ("RCPT", "queued")])
 def test_sigterm_during_a_send_exits_0_within_10s_and_settles_the_outbox(
     tmp_path: Path, imap_user: Any, smtp_sink_factory: Any, notify: NotifySocket,
