@@ -73,9 +73,12 @@ class Daemon:
         while self.pipeline.process_pending(limit=100):
             self.heartbeats.beat("work")  # a long backlog is progress, not a hang
             await asyncio.sleep(0)  # let signals and other tasks in between batches
-        await self.sort_pending()
-        await self.sync_mail_client()
-        await self.learn_from_folders()
+        # While the watcher knows the IMAP server is down, the mailbox chores would only fail
+        # and log a warning each (every few seconds, for as long as the outage lasts).
+        if not (isinstance(self.source, ImapSource) and health.open_outage(self.store)):
+            await self.sort_pending()
+            await self.sync_mail_client()
+            await self.learn_from_folders()
         await self.outbox.deliver()
 
     async def sort_pending(self) -> None:
