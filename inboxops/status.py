@@ -7,6 +7,7 @@ daemon runs, after it stopped, and after it crashed (then the sign of life grows
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -125,6 +126,14 @@ def format_text(data: dict[str, Any], cfg: Config, now: datetime | None = None) 
         "by the server",
         f"messages:       {q['messages_unprocessed']} received, not yet processed",
         f"outbox:         {outbox}",
-        f"next digest:    {when(data['next_digest']) if data['next_digest'] else 'disabled'}",
+        f"next digest:    {_digest_line(data['next_digest'], now, when)}",
     ]
     return "\n".join(lines)
+
+
+def _digest_line(iso: str | None, now: datetime, when: Callable[[str], str]) -> str:
+    if not iso:
+        return "disabled"
+    if datetime.fromisoformat(iso) <= now:
+        return f"{when(iso).split(' (')[0]} (due: the running daemon sends it at its next pass)"
+    return when(iso)
