@@ -1,7 +1,7 @@
 """The command line: a thin client over the library that turns its errors into one clear line.
 
-    inboxops run | check | drafts | show | approve | reject | digest | backfill | classify |
-    meetings | outbox
+    inboxops run | status | check | drafts | show | approve | reject | digest | backfill |
+    classify | meetings | outbox
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,7 +30,10 @@ from .store import Store
 
 
 def setup_logging(level: str) -> None:
-    """Plain lines with syslog priority prefixes under systemd (SYSD-7), timestamps otherwise."""
+    """Plain lines with syslog priority prefixes under systemd (SYSD-7), timestamps otherwise.
+
+    journald reads stderr line by line, so every line of a record (a traceback's too) gets
+    the prefix: `journalctl -p err` then shows the whole traceback, not its first line."""
     under_systemd = bool(os.environ.get("JOURNAL_STREAM") or os.environ.get("INVOCATION_ID"))
 
     class Prefix(logging.Formatter):
@@ -38,8 +42,11 @@ def setup_logging(level: str) -> None:
         }
 
         def format(self, record: logging.LogRecord) -> str:
-            line = super().format(record)
-            return f"<{self.PRIO.get(record.levelname, 6)}>{line}" if under_systemd else line
+            text = super().format(record)
+            if not under_systemd:
+                return text
+            prefix = f"<{self.PRIO.get(record.levelname, 6)}>"
+            return "\n".join(prefix + line for line in text.splitlines() or [""])
 
     fmt = "%(name)s: %(message)s"
     if not under_systemd:
@@ -75,10 +82,28 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 
 @main.command()
+@click.option("--json", "as_json", is_flag=True, help="print a JSON object")
+@pass_ctx
+def status(c: Context, as_json: bool) -> None:
+    """How the service is doing: daemon, mailbox, last poll and error, queues, next digest."""
+    from .status import format_text, report
+
+    data = report(c.store, c.cfg)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_text(data, c.cfg))
+
+
+@main.command()
 @click.option("--once", is_flag=True, help="one pass (fetch, process, sort, send), then exit")
 @pass_ctx
 def run(c: Context, once: bool) -> None:
     """Run the daemon in the foreground until SIGTERM or Ctrl-C."""
+    # Until the daemon installs its own handlers: SIGTERM during start-up is a clean stop (no
+    # work is in flight yet) and SIGHUP is ignored (its default action would kill us).
+    signal.signal(signal.SIGTERM, _stop_during_startup)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     from .daemon import Daemon
 
     setup_logging(c.cfg.log.level)
@@ -86,6 +111,10 @@ def run(c: Context, once: bool) -> None:
     asyncio.run(daemon.run_once() if once else daemon.run())
     if daemon.exit_code:
         raise SystemExit(daemon.exit_code)
+
+
+def _stop_during_startup(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 @main.command()

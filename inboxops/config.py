@@ -349,6 +349,26 @@ class SlaConfig(Section):
         return v
 
 
+class AlertsConfig(Section):
+    """[alerts]: mail to the admin when the mailbox cannot be reached (nobody watches it)."""
+
+    to: list[str] = Field([], description="admin addresses for alert mail; empty = no alert mail")
+    mailbox_down_minutes: float = Field(
+        15, gt=0, description="alert once the mailbox is unreachable or refusing login this long"
+    )
+    repeat_hours: float = Field(
+        6, ge=0, description="at most one outage alert (and its recovery note) per this many hours"
+    )
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, v: list[str]) -> list[str]:
+        for a in v:
+            if not _EMAIL.match(a):
+                raise ValueError(f"{a!r} is not an email address")
+        return v
+
+
 class LogConfig(Section):
     """[log]"""
 
@@ -367,6 +387,7 @@ class Config(Section):
     meetings: MeetingsConfig = MeetingsConfig()
     digest: DigestConfig = DigestConfig()
     sla: SlaConfig = SlaConfig()
+    alerts: AlertsConfig = AlertsConfig()
     log: LogConfig = LogConfig()
     source_path: Path | None = Field(None, exclude=True)
 

@@ -15,6 +15,7 @@ import random
 import re
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,6 +70,17 @@ def _mtime(path: Path) -> float | None:
         return path.stat().st_mtime
     except FileNotFoundError:  # moved away by the user's mail client meanwhile
         return None
+
+
+def _wait(stop: threading.Event, seconds: float, beat: Callable[[], None]) -> None:
+    """Wait `seconds` (or until `stop`), beating every second: waiting on purpose is progress."""
+    deadline = time.monotonic() + seconds
+    while not stop.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        beat()
+        stop.wait(min(1.0, left))
 
 
 # -- Maildir ------------------------------------------------------------------------------------
@@ -205,7 +217,10 @@ class ImapSource:
 
     # intake -------------------------------------------------------------------------------
 
-    def fetch_new(self, client: IMAPClient, store: Store, uidvalidity: int) -> int:
+    def fetch_new(
+        self, client: IMAPClient, store: Store, uidvalidity: int,
+        beat: Callable[[], None] = lambda: None,
+    ) -> int:
         """Record messages above the last UID, in batches; the folder must be selected."""
         known_validity, last_uid = store.mailbox_state(self.name, self.folder)
         if known_validity is None:
@@ -220,6 +235,7 @@ class ImapSource:
         uids = sorted(u for u in client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid)
         count = 0
         for batch in self._batches(client, uids):
+            beat()
             fetched = client.fetch(batch, ["BODY.PEEK[]"])
             with store.tx():  # the batch and the new last UID commit together
                 for uid in batch:
@@ -271,57 +287,74 @@ class ImapSource:
     def watch(
         self, store: Store, stop: threading.Event, on_new: Callable[[int], None],
         on_ready: Callable[[], None] | None = None,
+        beat: Callable[[], None] = lambda: None,
+        health: Callable[[str | None, str], None] = lambda error, mode: None,
     ) -> None:
-        """Run until `stop` is set: fetch, then IDLE (or poll), reconnecting with backoff."""
+        """Run until `stop` is set: fetch, then IDLE (or poll), reconnecting with backoff.
+
+        `beat` is called at least every second while the loop makes progress (or waits on
+        purpose): the watchdog's evidence that intake is alive. `health(None, mode)` follows
+        every successful fetch, `health(error, "")` every failure to reach or log in.
+        """
         delay = 1.0
         while not stop.is_set():
             client = None
+            beat()
             try:
                 client = self.connect(read_timeout=max(60.0, self.cfg.poll_seconds + 30))
                 _, validity = self._select(client, readonly=True)
-                new = self.fetch_new(client, store, validity)
+                new = self.fetch_new(client, store, validity, beat)
+                use_idle = self.cfg.idle and b"IDLE" in client.capabilities()
+                mode = "IDLE" if use_idle else f"polling every {self.cfg.poll_seconds:g}s"
+                health(None, mode)
                 if on_ready:
                     on_ready()
                     on_ready = None
                 on_new(new)
                 delay = 1.0
-                use_idle = self.cfg.idle and b"IDLE" in client.capabilities()
-                log.info("watching %s on %s with %s", self.folder, self.cfg.host,
-                         "IDLE" if use_idle else f"polling every {self.cfg.poll_seconds}s")
+                log.info("watching %s on %s with %s", self.folder, self.cfg.host, mode)
                 while not stop.is_set():
+                    beat()
                     if use_idle:
-                        self._idle_once(client, stop)
+                        self._idle_once(client, stop, beat)
                     else:
-                        stop.wait(self.cfg.poll_seconds)
+                        _wait(stop, self.cfg.poll_seconds, beat)
                         client.noop()
                     if stop.is_set():
                         break
-                    new = self.fetch_new(client, store, validity)
+                    new = self.fetch_new(client, store, validity, beat)
+                    health(None, mode)
                     if new:
                         on_new(new)
             except (MailboxError, *NETWORK_ERRORS) as e:
                 wait = min(300.0, delay) * random.uniform(0.8, 1.2)
                 log.warning("IMAP connection problem: %s; retrying in %.0fs", e, wait)
                 note_mailbox_error(store, e)
-                stop.wait(wait)
+                health(str(e), "")
+                _wait(stop, wait, beat)
                 delay = min(300.0, delay * 2)
-            except Exception:  # e.g. "database is locked": keep intake alive, with backoff
+            except Exception as e:  # e.g. "database is locked": keep intake alive, with backoff
                 wait = min(300.0, delay) * random.uniform(0.8, 1.2)
                 log.exception("IMAP intake failed; retrying in %.0fs", wait)
-                stop.wait(wait)
+                with contextlib.suppress(Exception):
+                    health(f"{type(e).__name__}: {e}", "")
+                _wait(stop, wait, beat)
                 delay = min(300.0, delay * 2)
             finally:
                 if client is not None:
                     with contextlib.suppress(*NETWORK_ERRORS):
                         client.logout()
 
-    def _idle_once(self, client: IMAPClient, stop: threading.Event) -> None:
+    def _idle_once(
+        self, client: IMAPClient, stop: threading.Event, beat: Callable[[], None]
+    ) -> None:
         """IDLE until something happens, `stop` is set, or 5 minutes pass (RFC 2177: < 29)."""
         client.idle()
         try:
             for _ in range(300):
                 if stop.is_set():
                     return
+                beat()
                 responses = client.idle_check(timeout=1)
                 if any(isinstance(r, tuple) and len(r) > 1 and r[1] == b"EXISTS"
                        for r in responses):

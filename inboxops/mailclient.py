@@ -93,7 +93,7 @@ def _approve_copy(store: Store, cfg: Config, client: IMAPClient, draft_id: int, 
         try:
             approve(store, cfg, draft_id, text=None if text == row["body_text"] else text,
                     by="mail-client")
-            log.info("draft %s approved in the mail client", draft_id)
+            log.debug("draft %s approved in the mail client", draft_id)
         except InboxopsError as e:  # e.g. a meeting whose slot has passed
             log.warning("draft %s could not be approved: %s", draft_id, e)
             return False
@@ -120,7 +120,7 @@ def _notice_deleted(store: Store, cfg: Config, present: dict[int, list[int]]) ->
             continue
         try:
             reject(store, row["id"], by="mail-client")
-            log.info("draft %s deleted in the mail client: rejected", row["id"])
+            log.debug("draft %s deleted in the mail client: rejected", row["id"])
         except InboxopsError as e:
             log.warning("draft %s: %s", row["id"], e)
 

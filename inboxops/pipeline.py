@@ -121,7 +121,7 @@ class Pipeline:
                     self._maybe_ack(pk, parsed, decision.category)
         except _AlreadyTaken:
             return  # another process handled it; the rollback discarded our meeting row
-        log.info(
+        log.debug(  # the "message N: processed" event line says it at INFO
             "message %s from %s: %s (%.2f)%s", pk, parsed.from_addr, decision.category,
             decision.confidence, " drafted" if draft else "",
         )

@@ -11,6 +11,7 @@ for a human.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -161,9 +162,13 @@ class SmtpTransport:
             if in_data:
                 raise Uncertain(str(e)) from None
             raise SendError(f"cannot send to these addresses: {e}", permanent=True) from None
+        except asyncio.CancelledError:
+            smtp.close()  # a stop: no polite QUIT, the server may be the one that stalls
+            raise
         finally:
-            with contextlib.suppress(Exception):
-                await smtp.quit()
+            if smtp.is_connected:
+                with contextlib.suppress(Exception):
+                    await smtp.quit()
 
     async def delivered(self, row: dict[str, Any]) -> bool | None:
         if self.source is None:
@@ -243,6 +248,9 @@ class Outbox:
             try:
                 await self.transport.send(row, self._phase_setter(row["id"]))
                 halt_point("accepted")
+            except asyncio.CancelledError:
+                self._checkpoint(row["id"])  # SIGTERM mid-send (SYSD-6): settle the row now
+                raise
             except SendError as e:
                 self._failed(row, e, now)
                 continue
@@ -255,8 +263,8 @@ class Outbox:
                     self._failed(row, SendError(f"{type(e).__name__}: {e}", permanent=False), now)
                 else:
                     self.store.transition("outbox", row["id"], ("sending",), "unknown",
-                                          detail=str(e), last_error=str(e))
-                    log.error("outbox %s: delivery uncertain (%s); not resent", row["id"], e)
+                                          detail=f"delivery uncertain, not resent: {e}",
+                                          level=logging.ERROR, last_error=str(e))
                 continue
             self._mark_sent(row, None)
             halt_point("recorded")
@@ -268,22 +276,34 @@ class Outbox:
         attempts = row["attempts"] + 1
         if e.permanent or attempts >= MAX_ATTEMPTS:
             if not self.store.transition("outbox", row["id"], ("sending",), "failed",
-                                         detail=str(e), last_error=str(e)):
+                                         detail=str(e), level=logging.ERROR, last_error=str(e)):
                 log.error("outbox %s failed (%s) but was already moved on", row["id"], e)
                 return
             if row["draft_pk"]:
                 self.store.transition("drafts", row["draft_pk"], ("approved",), "failed",
                                       detail=str(e))
-            log.error("outbox %s failed: %s", row["id"], e)
             return
         wait = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
         if not self.store.transition(
-            "outbox", row["id"], ("sending",), "queued", detail=f"retry: {e}", last_error=str(e),
+            "outbox", row["id"], ("sending",), "queued", detail=f"retrying in {wait}: {e}",
+            level=logging.WARNING, last_error=str(e),
             next_attempt_at=(now + wait).isoformat(timespec="seconds"),
         ):
             log.error("outbox %s: %s, but it was already moved on", row["id"], e)
-            return
-        log.warning("outbox %s: %s; retrying in %s", row["id"], e, wait)
+
+    def _checkpoint(self, pk: int) -> None:
+        """The send was cancelled by a stop: requeue it if DATA never began (the server cannot
+        have it), else mark it `unknown` for a human, as any break-off after DATA (SMTP-3)."""
+        row = self.store.one("SELECT phase FROM outbox WHERE id = ?", (pk,))
+        if row is not None and row["phase"] == "data":
+            note = ("stopped while the server was taking the message (after DATA began): "
+                    "check whether it arrived, then run: inboxops outbox resolve "
+                    f"{pk} --sent or --resend")
+            self.store.transition("outbox", pk, ("sending",), "unknown", detail=note,
+                                  level=logging.WARNING, last_error=note)
+        else:
+            self.store.transition("outbox", pk, ("sending",), "queued", next_attempt_at=None,
+                                  detail="stopped before DATA began; requeued")
 
     def _phase_setter(self, pk: int) -> Callable[[], None]:
         def data_begins() -> None:
@@ -318,7 +338,7 @@ class Outbox:
                 "SELECT 1 FROM outbox WHERE draft_pk = ? AND state != 'sent'", (row["draft_pk"],)
             ):
                 self.store.transition("drafts", row["draft_pk"], ("approved",), "sent")
-        log.info("outbox %s sent (%s) to %s", row["id"], row["kind"],
+        log.debug("outbox %s sent (%s) to %s", row["id"], row["kind"],
                  ", ".join(json.loads(row["rcpts"])))
 
     async def after_send(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,10 @@ from typing import Any
 import sqlite_utils
 
 from .errors import StateError
+
+# One line per state change, with the entity's id (STYLE habit 7); written once the transaction
+# that made the change commits, so a rolled-back change is never reported.
+events_log = logging.getLogger("inboxops.events")
 
 
 def now_iso() -> str:
@@ -194,6 +199,29 @@ def _m031_intake(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m020_service_status(db: sqlite_utils.Database) -> None:
+    # What `inboxops status` shows from another process (last poll, IDLE or polling, last
+    # error), and mailbox outages with the alerts sent about them: persisted, so a restart
+    # neither forgets an outage nor alerts about it twice.
+    db.executescript(
+        """
+        CREATE TABLE service_status (
+            key TEXT PRIMARY KEY, value TEXT, updated_at TEXT NOT NULL
+        );
+        CREATE TABLE outages (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,                  -- 'mailbox'
+            started_at TEXT NOT NULL, last_error TEXT,
+            failures INTEGER NOT NULL DEFAULT 1,
+            alerted_at TEXT, alert_outbox_pk INTEGER REFERENCES outbox(id),
+            suppressed INTEGER NOT NULL DEFAULT 0,  -- alert withheld by [alerts] repeat_hours
+            ended_at TEXT, recovery_outbox_pk INTEGER REFERENCES outbox(id)
+        );
+        CREATE INDEX outages_kind ON outages(kind, ended_at);
+        """
+    )
+
+
 def _m010_meeting_answers(db: sqlite_utils.Database) -> None:
     # Why a meeting is back with the assistant (a decline, a counter-proposal), or NULL; and
     # the DTSTAMP of each attendee's counted answer, so that of two answers to the same
@@ -212,6 +240,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("007_outbox_phase", _m007_outbox_phase),
     ("008_outbox_owner", _m008_outbox_owner),
     ("010_meeting_answers", _m010_meeting_answers),
+    ("020_service_status", _m020_service_status),
     ("030_reminders", _m030_reminders),
     ("031_intake", _m031_intake),
 ]
@@ -235,6 +264,7 @@ class Store:
         # drop the last transactions, and each stage is idempotent if that happens.
         conn.execute("PRAGMA synchronous = NORMAL")
         self._depth = 0
+        self._unlogged: list[tuple[int, str]] = []
         self.migrate()
 
     def close(self) -> None:
@@ -257,10 +287,12 @@ class Store:
         try:
             yield self
         except BaseException:
+            self._unlogged.clear()
             self.conn.execute("ROLLBACK")
             raise
         else:
             self.conn.execute("COMMIT")
+            self._flush_log()
         finally:
             self._depth = 0
 
@@ -290,17 +322,31 @@ class Store:
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
-    def event(self, entity: str, entity_id: int | None, event: str, detail: Any = None) -> None:
-        """Append one line to the event log (inside the caller's transaction, if any)."""
+    def event(
+        self, entity: str, entity_id: int | None, event: str, detail: Any = None,
+        level: int = logging.INFO,
+    ) -> None:
+        """Append one line to the event log (inside the caller's transaction, if any), and log
+        it once that commits. Details are ids, states and errors, never message text."""
         text = detail if isinstance(detail, str) or detail is None else json.dumps(detail)
         self.conn.execute(
             "INSERT INTO events (at, entity, entity_id, event, detail) VALUES (?, ?, ?, ?, ?)",
             (now_iso(), entity, entity_id, event, text),
         )
+        line = f"{entity} {entity_id}: {event}" if entity_id is not None else f"{entity}: {event}"
+        self._unlogged.append((level, f"{line} ({text[:300]})" if text else line))
+        if not self._depth:
+            self._flush_log()
+
+    def _flush_log(self) -> None:
+        lines, self._unlogged = self._unlogged, []
+        for level, line in lines:
+            events_log.log(level, "%s", line)
 
     def transition(
         self, table: str, pk: int, from_states: tuple[str, ...], to_state: str,
-        detail: Any = None, expect: dict[str, Any] | None = None, **fields: Any,
+        detail: Any = None, expect: dict[str, Any] | None = None, level: int = logging.INFO,
+        **fields: Any,
     ) -> bool:
         """Move a row from one of `from_states` to `to_state`; False if someone else moved it.
         `expect` adds column values the row must still have (say, the same lease holder)."""
@@ -316,7 +362,8 @@ class Store:
             )
             if cur.rowcount != 1:
                 return False
-            self.event(table.rstrip("s") if table != "outbox" else "outbox", pk, to_state, detail)
+            self.event(table.rstrip("s") if table != "outbox" else "outbox", pk, to_state, detail,
+                       level)
         return True
 
     def require(self, table: str, pk: int) -> dict[str, Any]:

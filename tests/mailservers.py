@@ -357,6 +357,24 @@ class DovecotInstance:
             return False
         raise MailServerUnavailable(f"Dovecot did not start ({status}):\n{output[-4000:]}")
 
+    def pause(self) -> None:
+        """Stop the server but keep its directory, users and mail: as an outage would."""
+        self._terminate()
+
+    def resume(self, timeout: float = 10.0) -> None:
+        """Start a paused server again on the same ports (clients keep their config)."""
+        binary = find_dovecot()
+        stderr_path = self.root / "log" / "master-stderr.log"
+        with stderr_path.open("ab") as stderr:
+            self._proc = subprocess.Popen(
+                [binary, "-F", "-c", str(self.conf_path)],
+                stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
+            )
+        if not _wait_for_banner(self.imap_port, b"* OK", time.monotonic() + timeout, self._proc):
+            self._terminate()
+            raise MailServerUnavailable(f"Dovecot did not restart on port {self.imap_port}:\n"
+                                        f"{stderr_path.read_text(errors='replace')[-4000:]}")
+
     def stop(self, *, remove: bool = True) -> None:
         """SIGTERM the master and reap it (~1.1 s), then delete the directory."""
         self._terminate()
@@ -563,6 +581,26 @@ class _CaptureHandler:
         # Replies to give to the next DATA commands instead of accepting, e.g. ["451 4.3.0 busy"]
         # then ["550 5.7.1 no"]: for retry and failure tests. Refused messages are not recorded.
         self.refuse_next: list[str] = []
+        # Commands ("RCPT", "DATA") to hold without answering until `release` is set, as a
+        # server that hangs mid-transaction; `stalled` is set once one is being held.
+        self.stall: set[str] = set()
+        self.stalled = threading.Event()
+        self.release = threading.Event()
+
+    async def _maybe_stall(self, command: str) -> None:
+        if command in self.stall:
+            self.stalled.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        await self._maybe_stall("RCPT")
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     def authenticate(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
@@ -594,6 +632,7 @@ class _CaptureHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        await self._maybe_stall("DATA")
         if self.refuse_next:
             return self.refuse_next.pop(0)
         raw = envelope.original_content or b""
@@ -696,6 +735,19 @@ class SmtpSink:
         """SMTP replies to give instead of accepting the next DATA commands (consumed in order)."""
         return self._handler.refuse_next
 
+    def stall(self, *commands: str) -> None:
+        """Hold the next transactions at these commands ("RCPT", "DATA") until `release()`."""
+        self._handler.stall = set(commands)
+
+    def wait_stalled(self, timeout: float = 30.0) -> bool:
+        """Block until a transaction is being held; False on timeout."""
+        return self._handler.stalled.wait(timeout)
+
+    def release(self) -> None:
+        """Let held transactions go on and stop holding new ones."""
+        self._handler.stall = set()
+        self._handler.release.set()
+
     def wait_for(self, n: int, timeout: float = 10.0) -> bool:
         """Block until at least `n` messages were captured; False on timeout."""
         with self._handler.changed:
@@ -707,6 +759,7 @@ class SmtpSink:
         return self
 
     def stop(self) -> None:
+        self._handler.release.set()  # a held handler must not outlive the server
         if self._running:
             self._running = False
             self._controller.stop()

@@ -11,8 +11,9 @@ from click.testing import CliRunner
 from inboxops.cli import main
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-PROMISED = ["run", "check", "drafts", "show", "approve", "reject", "digest", "classify",
-            "meetings", "outbox", "messages", "reclassify", "eval", "backfill", "eval-times"]
+PROMISED = ["run", "status", "check", "drafts", "show", "approve", "reject", "digest",
+            "classify", "meetings", "outbox", "messages", "reclassify", "eval", "backfill",
+            "eval-times"]
 
 
 def test_help_lists_every_command() -> None:

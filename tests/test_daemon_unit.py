@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 from inboxops import config
 from inboxops.daemon import sd_notify
 from inboxops.scheduler import digest_due, digest_slot, next_digest_time
+from inboxops.systemd import Heartbeats, feed_watchdog
 
 
 @pytest.mark.parametrize("abstract", [False, True])
@@ -68,3 +71,48 @@ def test_next_digest_time_is_the_next_local_occurrence_across_dst() -> None:
     assert nxt is not None and nxt.astimezone(UTC) == datetime(2026, 10, 24, 5, 0, tzinfo=UTC)
     cfg.digest.enabled = False
     assert next_digest_time(cfg, datetime(2026, 10, 24, 4, 0, tzinfo=UTC)) is None
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def one_watchdog_round(heartbeats: Heartbeats, server: socket.socket) -> list[str]:
+    """Run feed_watchdog for one round; what it told systemd."""
+    async def scenario() -> None:
+        stopping = asyncio.Event()
+        asyncio.get_running_loop().call_later(0.05, stopping.set)
+        await feed_watchdog(heartbeats, 60, stopping)
+
+    asyncio.run(scenario())
+    received = []
+    server.settimeout(0.5)
+    with contextlib.suppress(TimeoutError):
+        while True:
+            received.append(server.recv(200).decode())
+            server.settimeout(0.05)
+    return received
+
+
+def test_watchdog_pings_only_while_every_loop_makes_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    heartbeats = Heartbeats(["fetch", "work"], clock=clock)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(str(tmp_path / "notify"))
+        monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+        clock.now += 59
+        assert heartbeats.stale(60) == []
+        assert one_watchdog_round(heartbeats, server) == ["WATCHDOG=1"]
+        heartbeats.beat("fetch")  # the fetch loop goes on; the work (send) loop is stuck
+        clock.now += 30
+        assert heartbeats.stale(60) == ["work"]
+        sent = one_watchdog_round(heartbeats, server)
+        assert "WATCHDOG=1" not in sent and any("hung: work" in m for m in sent)
+        heartbeats.beat("work")
+        assert one_watchdog_round(heartbeats, server) == ["WATCHDOG=1"]
