@@ -143,13 +143,14 @@ def _staff_invitations(
         "summary": meeting["summary"], "original_subject": message["subject"] or "",
         "meeting": {"when": format_when(start, language), "location": meeting["location"]},
     }
-    subject, text, _ = renderer.render_set("invitation", language, context, html=False)
+    subject, text, html = renderer.render_set("invitation", language, context,
+                                              html=cfg.replies.html)
     out = []
     for addr in json.loads(meeting["staff"]):
         mid = compose.new_message_id(cfg.domain)
         raw = compose.build_message(
             sender=cfg.smtp.from_address, to=[compose.address(addr)], subject=subject,
-            text=text, message_id=mid, calendar=calendar,
+            text=text, html=html, message_id=mid, calendar=calendar,
         )
         out.append((mid, raw, [addr]))
     return out
