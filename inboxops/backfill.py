@@ -20,7 +20,7 @@ from typing import IO
 
 from .config import Config
 from .errors import InboxopsError
-from .fetch import ImapSource, MaildirSource, open_source
+from .fetch import ImapSource, MaildirSource, Source, open_source
 from .pipeline import Pipeline
 from .store import Store, now_iso
 
@@ -83,6 +83,14 @@ def run(cfg: Config, store: Store, since: date | None, progress: ProgressFn) -> 
     source = open_source(cfg.mailbox)
     job = start_or_resume(store, source.name, source.folder, since)
     pipeline = Pipeline(cfg, store)
+    try:
+        return _run(store, source, job, pipeline, progress)
+    finally:
+        pipeline.close()  # parser workers
+
+
+def _run(store: Store, source: Source, job: Backfill, pipeline: Pipeline,
+         progress: ProgressFn) -> Backfill:
     _drain(pipeline)  # what an interrupted run recorded but did not process
     if isinstance(source, ImapSource):
         steps = _imap(source, store, job)

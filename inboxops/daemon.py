@@ -209,8 +209,11 @@ class Daemon:
     async def run_once(self) -> None:
         await self.outbox.recover()
         await asyncio.to_thread(self._poll_in_thread)
-        while self.pipeline.process_pending(limit=100):
-            pass  # the digest and reminders below see every recorded message
+        try:
+            while self.pipeline.process_pending(limit=100):
+                pass  # the digest and reminders below see every recorded message
+        finally:
+            self.pipeline.close()  # parser workers, if the backlog started any
         await self.digest()  # for `run --once` from cron: the digest if due, and reminders
         await self.work()
 
@@ -278,6 +281,7 @@ class Daemon:
                 await asyncio.to_thread(thread.join, 3)
             with contextlib.suppress(Exception):
                 health.set_status(self.store, mode="stopped", stopped_at=health.now_iso())
+            self.pipeline.close()
             self.store.close()
 
     async def _one_pass(self) -> None:
@@ -357,6 +361,7 @@ class Daemon:
             log.error("reload failed, keeping the running templates and rules: %s", e)
             sd_notify("STATUS=reload failed: see the log")
             return
+        self.pipeline.close()
         self.cfg, self.pipeline = cfg, pipeline
         log.info("reloaded templates from %s and the classifier rules", cfg.replies.templates)
         self._status = ""

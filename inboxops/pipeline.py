@@ -23,6 +23,7 @@ from .config import Config
 from .errors import InboxopsError
 from .models import Classification, ParsedMessage
 from .parse import parse_message
+from .parsepool import ParsePool
 from .render import Renderer
 from .responders import RESPONDERS, Draft, Responder, ack
 from .store import Store, now_iso
@@ -54,6 +55,7 @@ class Pipeline:
         self.chain = build_chain(cfg, store)
         self.own_addresses = frozenset(cfg.own_addresses)
         self.renderer = Renderer(cfg.replies.templates)
+        self.parser = ParsePool()
         self._feed_cache: tuple[datetime | None, list[tuple[datetime, datetime]]] = (None, [])
         self.responders: dict[str, Responder] = {
             category: cls(cfg, self.renderer) for category, cls in RESPONDERS.items()
@@ -64,16 +66,25 @@ class Pipeline:
         rows = self.store.query(
             "SELECT id, raw FROM messages WHERE state = 'received' ORDER BY id LIMIT ?", (limit,)
         )
-        for row in rows:
-            self.process_one(row["id"], row["raw"])
+        for pk, parsed in self.parser.parse([(row["id"], row["raw"]) for row in rows]):
+            self._process(pk, parsed)
         return len(rows)
+
+    def close(self) -> None:
+        """Stop the parser processes, if a backlog started any."""
+        self.parser.close()
 
     def process_one(self, pk: int, raw: bytes) -> None:
         """Parse, classify and draft one message; never raises: what fails is quarantined."""
         try:
-            parsed = parse_message(raw)
+            parsed: ParsedMessage | Exception = parse_message(raw)
         except Exception as e:  # noqa: BLE001 - any failure quarantines the message, never the loop
-            self._quarantine(pk, f"cannot parse: {e}")
+            parsed = e
+        self._process(pk, parsed)
+
+    def _process(self, pk: int, parsed: ParsedMessage | Exception) -> None:
+        if isinstance(parsed, Exception):
+            self._quarantine(pk, f"cannot parse: {parsed}")
             return
         try:
             self._process_parsed(pk, parsed)

@@ -1,0 +1,14 @@
+"""A parser for the worker-pool tests: importable by name, as spawned workers need."""
+
+from __future__ import annotations
+
+import time
+
+from inboxops.models import ParsedMessage
+from inboxops.parse import parse_message
+
+
+def parse_or_hang(raw: bytes) -> ParsedMessage:
+    if b"X-Test-Hang: yes" in raw:
+        time.sleep(600)  # stands in for a quadratic header parse (gh-136063)
+    return parse_message(raw)

@@ -1,0 +1,44 @@
+"""A backlog is parsed in worker processes (PARSE-3): results in order, errors reported, and a
+message whose parse runs past the limit is quarantined while the rest go on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from configs import maildir_config
+from helpers import cli, drafts, drop
+from mailfactory import client_mail
+from slow_parser import parse_or_hang
+
+from inboxops.errors import ParseError
+from inboxops.models import ParsedMessage
+from inboxops.parsepool import ParsePool
+
+
+def test_a_batch_is_parsed_in_order_and_a_hanging_message_times_out() -> None:
+    items = [(i, client_mail(subject=f"Question {i}")) for i in range(20)]
+    items[7] = (7, client_mail(subject="Hostile", headers={"X-Test-Hang": "yes"}))
+    items[12] = (12, b"\r\n\r\n")  # not a message at all
+    pool = ParsePool(workers=1, timeout=3, parser=parse_or_hang, min_batch=2)
+    try:
+        results = list(pool.parse(items))
+    finally:
+        pool.close()
+    assert [pk for pk, _ in results] == list(range(20))
+    outcome = dict(results)
+    assert isinstance(outcome[7], ParseError) and "longer than 3 s" in str(outcome[7])
+    assert isinstance(outcome[12], ParseError)
+    assert all(isinstance(outcome[i], ParsedMessage) for i in range(20) if i not in (7, 12))
+    assert outcome[19].subject == "Question 19"  # a fresh pool took over after the kill
+
+
+def test_a_backlog_through_the_daemon_uses_the_pool_and_drafts_everything(
+    tmp_path: Path
+) -> None:
+    config = maildir_config(tmp_path)
+    for i in range(40):  # above the in-process threshold
+        drop(tmp_path / "mail", f"17000009{i:02d}.M1P1.t",
+             client_mail(subject=f"Price question {i}", body=f"How much is item {i}?"))
+    cli(config, "run", "--once")
+    assert sorted(d["subject"] for d in drafts(config)) == sorted(
+        f"Re: Price question {i}" for i in range(40))
