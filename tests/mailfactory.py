@@ -32,9 +32,10 @@ def client_mail(
 
 
 def calendar_answer(
-    uid: str, sender: str, partstat: str, to: str, attendee: str | None = None
+    uid: str, sender: str, partstat: str, to: str, attendee: str | None = None,
+    sequence: int = 0, method: str = "REPLY",
 ) -> bytes:
-    """An iTIP REPLY as a calendar app sends it when its user answers an invitation."""
+    """An iTIP REPLY (or COUNTER) as a calendar app sends it when its user answers."""
     from datetime import UTC
 
     from icalendar import Calendar, Event, vCalAddress
@@ -42,11 +43,11 @@ def calendar_answer(
     cal = Calendar()
     cal.add("prodid", "-//test//calendar app//EN")
     cal.add("version", "2.0")
-    cal.add("method", "REPLY")
+    cal.add("method", method)
     event = Event()
     event.add("uid", uid)
     event.add("dtstamp", datetime.now(UTC))
-    event.add("sequence", 0)
+    event.add("sequence", sequence)
     who = vCalAddress(f"mailto:{attendee or sender}")
     who.params["PARTSTAT"] = partstat
     event.add("attendee", who)
@@ -57,5 +58,5 @@ def calendar_answer(
     msg["Subject"] = f"{partstat.title()}: meeting"
     msg["Message-ID"] = make_msgid(domain="calendar.example")
     msg.set_content(cal.to_ical(), maintype="text", subtype="calendar",
-                    params={"method": "REPLY"})
+                    params={"method": method})
     return msg.as_bytes()

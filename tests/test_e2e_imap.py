@@ -18,7 +18,7 @@ from configs import MANAGER, STAFF, imap_config
 from helpers import Crash, cli, crash, drafts
 from icalendar import Calendar
 from itip_checks import check_invitation
-from mailfactory import client_mail
+from mailfactory import calendar_answer, client_mail
 
 
 def parse(raw: bytes) -> EmailMessage:
@@ -126,9 +126,9 @@ def test_romanian_meeting_request_becomes_invitation_to_client_and_staff(
     invitation = parse(by_rcpt[("stefan@client.example",)]["data"])
     ics = next(p for p in invitation.walk() if p.get_content_type() == "text/calendar")
     uid = str(Calendar.from_ical(ics.get_payload(decode=True)).events[0]["UID"])
-    imap_user.dovecot.append(imap_user.address, calendar_reply(
+    imap_user.dovecot.append(imap_user.address, calendar_answer(
         uid, "stefan@client.example", "ACCEPTED", imap_user.address))
-    imap_user.dovecot.append(imap_user.address, calendar_reply(
+    imap_user.dovecot.append(imap_user.address, calendar_answer(
         uid, "mallory@evil.example", "DECLINED", imap_user.address,
         attendee="stefan@client.example"))
     cli(config, "run", "--once")
@@ -136,34 +136,6 @@ def test_romanian_meeting_request_becomes_invitation_to_client_and_staff(
     assert meeting["attendees"] == {"stefan@client.example": "ACCEPTED", STAFF: "NEEDS-ACTION"}
     assert drafts(config) == []  # answers are never answered
     assert len(smtp_sink.messages) == 2
-
-
-def calendar_reply(
-    uid: str, sender: str, partstat: str, to: str, attendee: str | None = None
-) -> bytes:
-    """An iTIP REPLY as a calendar app sends it when its user answers an invitation."""
-    from icalendar import Event, vCalAddress
-
-    cal = Calendar()
-    cal.add("prodid", "-//test//calendar app//EN")
-    cal.add("version", "2.0")
-    cal.add("method", "REPLY")
-    event = Event()
-    event.add("uid", uid)
-    event.add("dtstamp", datetime.now(UTC))
-    event.add("sequence", 0)
-    who = vCalAddress(f"mailto:{attendee or sender}")
-    who.params["PARTSTAT"] = partstat
-    event.add("attendee", who)
-    cal.add_component(event)
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = to
-    msg["Subject"] = f"{partstat.title()}: meeting"
-    msg["Message-ID"] = f"<reply-{partstat}-{sender}>"
-    msg.set_content(cal.to_ical(), maintype="text", subtype="calendar",
-                    params={"method": "REPLY"})
-    return msg.as_bytes()
 
 
 def test_digest_reaches_the_manager_once_a_day(

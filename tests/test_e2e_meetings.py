@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from configs import STAFF, imap_config
 from helpers import cli, drafts, invoke
-from icalendar import Calendar, Event, vCalAddress
 from itip_checks import check_invitation, parse
-from mailfactory import client_mail
+from mailfactory import calendar_answer, client_mail
 
 TZ = ZoneInfo("Europe/Bucharest")
 CLIENT = "john@client.example"
@@ -23,27 +21,7 @@ CLIENT = "john@client.example"
 
 def answer(uid: str, sender: str, partstat: str, to: str, sequence: int,
            attendee: str | None = None, method: str = "REPLY") -> bytes:
-    """An iTIP REPLY (or COUNTER) as a calendar app sends it when its user answers."""
-    cal = Calendar()
-    cal.add("prodid", "-//test//calendar app//EN")
-    cal.add("version", "2.0")
-    cal.add("method", method)
-    event = Event()
-    event.add("uid", uid)
-    event.add("dtstamp", datetime.now(UTC))
-    event.add("sequence", sequence)
-    who = vCalAddress(f"mailto:{attendee or sender}")
-    who.params["PARTSTAT"] = partstat
-    event.add("attendee", who)
-    cal.add_component(event)
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = to
-    msg["Subject"] = f"{partstat.title()}: meeting"
-    msg["Message-ID"] = f"<{method}-{partstat}-{sequence}-{attendee or sender}-{sender}>"
-    msg.set_content(cal.to_ical(), maintype="text", subtype="calendar",
-                    params={"method": method})
-    return msg.as_bytes()
+    return calendar_answer(uid, sender, partstat, to, attendee, sequence, method)
 
 
 def next_weekday(after: datetime, iso: int) -> datetime:
