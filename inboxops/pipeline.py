@@ -74,15 +74,8 @@ class Pipeline:
         """Stop the parser processes, if a backlog started any."""
         self.parser.close()
 
-    def process_one(self, pk: int, raw: bytes) -> None:
-        """Parse, classify and draft one message; never raises: what fails is quarantined."""
-        try:
-            parsed: ParsedMessage | Exception = parse_message(raw)
-        except Exception as e:  # noqa: BLE001 - any failure quarantines the message, never the loop
-            parsed = e
-        self._process(pk, parsed)
-
     def _process(self, pk: int, parsed: ParsedMessage | Exception) -> None:
+        """Classify and draft one parsed message; never raises: what fails is quarantined."""
         if isinstance(parsed, Exception):
             self._quarantine(pk, f"cannot parse: {parsed}")
             return
