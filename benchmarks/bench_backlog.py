@@ -29,8 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from inboxops import config
-from inboxops.fetch import MaildirSource
-from inboxops.pipeline import Pipeline
+from inboxops.intake.sources import MaildirSource
+from inboxops.service.pipeline import Pipeline
 from inboxops.store import Store
 
 SUBJECTS = ["Price request", "Broken delivery", "Meeting on Tuesday", "Ofertă servicii",

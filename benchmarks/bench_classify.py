@@ -17,9 +17,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from inboxops import config
-from inboxops.evaluate import as_message, read_items, scores
-from inboxops.parse import parse_message
-from inboxops.pipeline import build_chain
+from inboxops.classifiers.evaluate import as_message, read_items, scores
+from inboxops.intake.parse import parse_message
+from inboxops.service.pipeline import build_chain
 
 
 def best_rate(work: list[object], fn: object, rounds: int) -> float:

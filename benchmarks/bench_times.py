@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dateparser.search import search_dates
 
-from inboxops.evaluate_times import TimeItem, measure, ours, read_time_items
+from inboxops.responders.evaluate_times import TimeItem, measure, ours, read_time_items
 
 
 def plain_dateparser(item: TimeItem) -> set[str]:

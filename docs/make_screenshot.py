@@ -27,8 +27,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from inboxops import config  # noqa: E402
-from inboxops.digest import render  # noqa: E402
-from inboxops.pipeline import Pipeline  # noqa: E402
+from inboxops.service.digest import render  # noqa: E402
+from inboxops.service.pipeline import Pipeline  # noqa: E402
 from inboxops.store import Store  # noqa: E402
 
 PEOPLE = ["Ana Popescu", "Mihai Ionescu", "Elena Dumitrescu", "Radu Stan", "Ioana Marin",

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ConfigError
+from inboxops.errors import ConfigError
 
 DEFAULT_PATH = "config.toml"
 ENV_VAR = "INBOXOPS_CONFIG"

@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlite_utils
 
-from .errors import StateError
+from inboxops.errors import StateError
 
 # One line per state change, with the entity's id (STYLE habit 7); written once the transaction
 # that made the change commits, so a rolled-back change is never reported.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+from inboxops.intake.parse import parse_message
 from inboxops.models import ParsedMessage
-from inboxops.parse import parse_message
 
 
 def parse_or_hang(raw: bytes) -> ParsedMessage:

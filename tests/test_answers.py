@@ -8,8 +8,8 @@ from email.message import EmailMessage
 
 from icalendar import Calendar, Event, vCalAddress
 
-from inboxops.bookings import record_answer
-from inboxops.parse import parse_message
+from inboxops.intake.parse import parse_message
+from inboxops.outbound.bookings import record_answer
 from inboxops.store import Store
 
 CLIENT, STAFF = "ana@client.example", "staff@example.test"
@@ -120,7 +120,7 @@ def test_with_an_authserv_id_only_authenticated_answers_count() -> None:
 
 def test_a_meeting_back_with_the_assistant_is_in_the_digest() -> None:
     from inboxops import config
-    from inboxops.digest import render
+    from inboxops.service.digest import render
 
     store, pk = store_with_meeting()
     assert answer(store, pk, reply(CLIENT, "DECLINED", 1, T0)) is None
@@ -131,7 +131,7 @@ def test_a_meeting_back_with_the_assistant_is_in_the_digest() -> None:
 
 
 def test_listing_shows_meetings_to_come_unless_asked_for_all() -> None:
-    from inboxops.bookings import listing
+    from inboxops.outbound.bookings import listing
 
     store, _pk = store_with_meeting()
     (row,) = listing(store, now=T0)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from mailfactory import client_mail
 
-from inboxops.authresults import sender_authenticated
-from inboxops.parse import parse_message
+from inboxops.intake.authresults import sender_authenticated
+from inboxops.intake.parse import parse_message
 
 OURS = {"mx.office.example"}
 

@@ -81,7 +81,7 @@ def test_first_start_takes_recent_days_and_backfill_takes_the_rest_once(
 def test_interrupted_backfill_resumes_and_processes_every_message_once(
     tmp_path: Path, imap_user: Any, smtp_sink: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from inboxops.pipeline import Pipeline
+    from inboxops.service.pipeline import Pipeline
 
     count = 400
     config = imap_config(tmp_path, imap_user, smtp_sink,
@@ -145,8 +145,8 @@ def test_maildir_first_start_and_backfill(tmp_path: Path) -> None:
 def test_since_accepts_days_weeks_and_dates() -> None:
     from datetime import date
 
-    from inboxops.backfill import parse_since
     from inboxops.errors import InboxopsError
+    from inboxops.intake.backfill import parse_since
 
     today = date(2026, 11, 27)
     assert parse_since("30d", today) == date(2026, 10, 28)
@@ -159,7 +159,7 @@ def test_since_accepts_days_weeks_and_dates() -> None:
 def test_progress_estimates_the_time_left_from_the_rate_so_far() -> None:
     import io
 
-    from inboxops.backfill import Progress
+    from inboxops.intake.backfill import Progress
 
     clock = [100.0]
     out = io.StringIO()

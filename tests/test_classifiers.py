@@ -11,8 +11,8 @@ from inboxops import config
 from inboxops.classifiers import Chain
 from inboxops.classifiers.signals import automation_signals, courtesy_signals
 from inboxops.errors import ConfigError
-from inboxops.parse import parse_message
-from inboxops.pipeline import build_chain
+from inboxops.intake.parse import parse_message
+from inboxops.service.pipeline import build_chain
 
 OWN = frozenset({"office@example.test"})
 

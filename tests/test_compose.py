@@ -7,7 +7,7 @@ from email.policy import default
 
 import pytest
 
-from inboxops.compose import (
+from inboxops.responders.compose import (
     UnsafeHeader,
     address,
     build_message,

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from inboxops import config
-from inboxops.daemon import sd_notify
-from inboxops.scheduler import digest_due, digest_slot, next_digest_time
-from inboxops.systemd import Heartbeats, feed_watchdog
+from inboxops.service.daemon import sd_notify
+from inboxops.service.scheduler import digest_due, digest_slot, next_digest_time
+from inboxops.service.systemd import Heartbeats, feed_watchdog
 
 
 @pytest.mark.parametrize("abstract", [False, True])

@@ -142,7 +142,7 @@ def test_digest_reaches_the_manager_once_a_day(
     tmp_path: Path, imap_user: Any, smtp_sink: Any
 ) -> None:
     from inboxops import config as config_module
-    from inboxops.digest import queue_digest
+    from inboxops.service.digest import queue_digest
     from inboxops.store import Store
 
     config = imap_config(tmp_path, imap_user, smtp_sink)
@@ -219,7 +219,7 @@ def test_restart_takes_no_message_twice(
 def test_restart_sends_no_reply_twice(
     tmp_path: Path, imap_user: Any, smtp_sink: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from inboxops.send import Outbox, SmtpTransport
+    from inboxops.outbound.outbox import Outbox, SmtpTransport
 
     dovecot = imap_user.dovecot
     config = imap_config(tmp_path, imap_user, smtp_sink)

@@ -19,7 +19,7 @@ from configs import imap_config
 from helpers import cli, drafts, running_daemon, stop, wait_until
 from mailfactory import client_mail
 
-from inboxops.faults import POINTS
+from inboxops.outbound.faults import POINTS
 
 
 def outbox_done(db_path: Path) -> bool:

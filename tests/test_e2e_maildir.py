@@ -150,7 +150,7 @@ def test_outbox_directory_send_is_settled_exactly_once_after_crashes(
 ) -> None:
     import sqlite3
 
-    from inboxops.send import Outbox, OutboxDirTransport
+    from inboxops.outbound.outbox import Outbox, OutboxDirTransport
 
     config = maildir_config(tmp_path)
     drop(tmp_path / "mail", "1700000020.M1P1.test", client_mail(subject="One"))

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from inboxops.meetings import extract_times
+from inboxops.responders.meetings import extract_times
 from tests.configs import maildir_config
 from tests.helpers import cli, invoke
 

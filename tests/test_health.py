@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from email.policy import default
 from pathlib import Path
 
-from inboxops import config, health
+from inboxops import config
+from inboxops.service import health
 from inboxops.store import Store
 
 SOURCE = "imap:office@example.test@127.0.0.1:143"

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from inboxops.language import detect_language
+from inboxops.intake.language import detect_language
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 
-from inboxops.liveness import _start_ticks, identity, is_gone
+from inboxops.outbound.liveness import _start_ticks, identity, is_gone
 
 
 def owner_of(proc: subprocess.Popen[bytes]) -> str:

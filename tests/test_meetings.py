@@ -1,4 +1,4 @@
-"""Unit tests for inboxops.meetings: time extraction, slot finding, iCalendar build and parse.
+"""Unit tests for responders.meetings: time extraction, slot finding, iCalendar build and parse.
 
 All sentences here are written for these tests. The reference moment is Thursday 2026-11-26
 10:00 in Europe/Bucharest, the base of the PARSE-8 table in PROTOCOLS.md.
@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar, Timezone
 
-from inboxops.meetings import (
+from inboxops.responders.meetings import (
     PRODID,
     Proposal,
     WorkingHours,

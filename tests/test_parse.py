@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from inboxops.errors import ParseError
+from inboxops.intake.parse import MAX_MIME_DEPTH, MAX_MIME_PARTS, parse_message
 from inboxops.models import ParsedMessage
-from inboxops.parse import MAX_MIME_DEPTH, MAX_MIME_PARTS, parse_message
 from inboxops.text import fold_diacritics, html_to_text, normalize_ro, strip_quoted
 
 FIXTURES = Path(__file__).parent / "fixtures" / "parse"

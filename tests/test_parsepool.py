@@ -11,8 +11,8 @@ from mailfactory import client_mail
 from slow_parser import parse_or_hang
 
 from inboxops.errors import ParseError
+from inboxops.intake.parsepool import ParsePool
 from inboxops.models import ParsedMessage
-from inboxops.parsepool import ParsePool
 
 
 def test_a_batch_is_parsed_in_order_and_a_hanging_message_times_out() -> None:

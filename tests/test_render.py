@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from inboxops.errors import TemplateError
-from inboxops.render import Renderer
+from inboxops.responders.render import Renderer
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -55,8 +55,8 @@ def test_reply_html_escapes_client_text_exactly_once() -> None:
     from datetime import UTC, datetime
 
     from inboxops import config
+    from inboxops.intake.parse import parse_message
     from inboxops.models import Classification
-    from inboxops.parse import parse_message
     from inboxops.responders import ReplyResponder
 
     raw = (b"From: =?utf-8?q?Ana_=3Cb=3E_&_Co?= <ana@client.example>\r\n"

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from inboxops import config
-from inboxops.compose import address, build_message, new_message_id
 from inboxops.errors import SendError
-from inboxops.send import SmtpTransport
+from inboxops.outbound.outbox import SmtpTransport
+from inboxops.responders.compose import address, build_message, new_message_id
 
 
 def transport(sink: Any) -> SmtpTransport:

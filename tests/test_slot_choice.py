@@ -12,12 +12,12 @@ import pytest
 from configs import maildir_config
 from helpers import invoke
 
-from inboxops.busy import busy_spans, feed_busy, read_feed
 from inboxops.config import ConfigError, MeetingRoute, MeetingsConfig, load
 from inboxops.errors import InboxopsError
-from inboxops.meetings import Proposal, WorkingHours, find_slots
-from inboxops.meetings.place import requested_place
+from inboxops.responders.busy import busy_spans, feed_busy, read_feed
 from inboxops.responders.meeting import choose_place, route_staff
+from inboxops.responders.meetings import Proposal, WorkingHours, find_slots
+from inboxops.responders.meetings.place import requested_place
 
 TZ_NAME = "Europe/Bucharest"
 TZ = ZoneInfo(TZ_NAME)

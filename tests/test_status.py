@@ -13,7 +13,7 @@ from helpers import cli, drafts, running_daemon, stop, wait_until
 from mailfactory import client_mail
 
 from inboxops import config
-from inboxops.status import next_digest
+from inboxops.service.status import next_digest
 from inboxops.store import Store
 
 

@@ -10,7 +10,7 @@ import pytest
 from mailfactory import client_mail
 
 from inboxops.classifiers.style import StyleClassifier
-from inboxops.parse import parse_message
+from inboxops.intake.parse import parse_message
 
 
 def style(subject: str, body: str) -> tuple[dict[str, float], list[str]]:

@@ -3,8 +3,8 @@
 Importing this package registers the built-in classifiers, the same way a plug-in would.
 """
 
-from . import content, learned, signals, style
-from .base import REGISTRY, Chain, Classifier, Verdict, register
+from inboxops.classifiers import content, learned, signals, style
+from inboxops.classifiers.base import REGISTRY, Chain, Classifier, Verdict, register
 
 __all__ = [
     "REGISTRY", "Chain", "Classifier", "Verdict", "content", "learned", "register", "signals",

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..errors import ConfigError
-from ..models import CATEGORIES, Category, Classification, ParsedMessage
+from inboxops.errors import ConfigError
+from inboxops.models import CATEGORIES, Category, Classification, ParsedMessage
 
 
 @dataclass

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ..models import Category, ParsedMessage
-from ..text import fold_diacritics
-from .base import Classifier, Verdict, register
-from .phrases import PhraseSet
+from inboxops.classifiers.base import Classifier, Verdict, register
+from inboxops.classifiers.phrases import PhraseSet
+from inboxops.models import Category, ParsedMessage
+from inboxops.text import fold_diacritics
 
 # Stems (regex fragments, already folded) with weights. Written for this project from general
 # knowledge of how clients write; extend in config-free code review, not by pasting real mail.

@@ -15,9 +15,9 @@ import re
 from collections import defaultdict
 from typing import Any, ClassVar
 
-from ..models import Category, ParsedMessage
-from ..text import fold_diacritics
-from .base import Classifier, Verdict, register
+from inboxops.classifiers.base import Classifier, Verdict, register
+from inboxops.models import Category, ParsedMessage
+from inboxops.text import fold_diacritics
 
 _WORD = re.compile(r"[a-z][a-z0-9]{2,}")
 # Words too common to tell categories apart, in both languages (folded).

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from ..models import ParsedMessage
-from .base import Classifier, Verdict, register
+from inboxops.classifiers.base import Classifier, Verdict, register
+from inboxops.models import ParsedMessage
 
 _LIST_HEADERS = (
     "list-id", "list-unsubscribe", "list-help", "list-post", "list-owner", "list-subscribe",

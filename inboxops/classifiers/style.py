@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from ..models import ParsedMessage
-from ..text import fold_diacritics
-from .base import Classifier, Verdict, register
-from .phrases import PhraseSet
+from inboxops.classifiers.base import Classifier, Verdict, register
+from inboxops.classifiers.phrases import PhraseSet
+from inboxops.models import ParsedMessage
+from inboxops.text import fold_diacritics
 
 # A subject that starts with a list tag: "[team-news] ...", "[Announce] ...".
 _LIST_TAG = re.compile(r"^\s*\[[a-z0-9][\w .:/-]{1,40}\]", re.IGNORECASE)

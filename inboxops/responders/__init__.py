@@ -4,9 +4,9 @@
 the way a plug-in would.
 """
 
-from .base import RESPONDERS, Draft, MeetingPlan, Responder, register
-from .meeting import MeetingResponder
-from .reply import ReplyResponder
+from inboxops.responders.base import RESPONDERS, Draft, MeetingPlan, Responder, register
+from inboxops.responders.meeting import MeetingResponder
+from inboxops.responders.reply import ReplyResponder
 
 __all__ = [
     "RESPONDERS", "Draft", "MeetingPlan", "MeetingResponder", "ReplyResponder", "Responder",

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from .. import compose
-from ..authresults import sender_authenticated
-from ..classifiers.signals import automation_signals, courtesy_signals
-from ..config import Config
-from ..models import ParsedMessage
-from ..render import Renderer
-from ..store import Store
+from inboxops.classifiers.signals import automation_signals, courtesy_signals
+from inboxops.config import Config
+from inboxops.intake.authresults import sender_authenticated
+from inboxops.models import ParsedMessage
+from inboxops.responders import compose
+from inboxops.responders.render import Renderer
+from inboxops.store import Store
 
 REFERENCE_PREFIX = {"inquiry": "I", "complaint": "C", "meeting": "M"}
 

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
-from ..config import Config
-from ..models import Classification, ParsedMessage, Slot
-from ..render import Renderer
+from inboxops.config import Config
+from inboxops.models import Classification, ParsedMessage, Slot
+from inboxops.responders.render import Renderer
 
 _REFERENCE = re.compile(
     r"(?i)\b(order|invoice|contract|ticket|comanda|comanda|comenzii|factura|facturii|contractul|"
@@ -86,7 +86,7 @@ def quote(text: str, limit: int = 4000) -> str:
 
 def base_context(msg: ParsedMessage, cfg: Config) -> dict[str, Any]:
     """Variables every reply template may use. Client text enters only here, as data."""
-    from ..compose import reply_subject
+    from inboxops.responders.compose import reply_subject
 
     tz = ZoneInfo(cfg.meetings.timezone)
     original_date = ""

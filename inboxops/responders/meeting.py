@@ -10,13 +10,21 @@ from datetime import date, datetime, timedelta
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
-from ..config import MeetingsConfig
-from ..errors import StateError
-from ..meetings import WorkingHours, extract_times, find_slots
-from ..meetings.place import requested_place
-from ..meetings.vocab import _fold
-from ..models import Classification, ParsedMessage
-from .base import Draft, MeetingPlan, Responder, base_context, format_when, recipient, register
+from inboxops.config import MeetingsConfig
+from inboxops.errors import StateError
+from inboxops.models import Classification, ParsedMessage
+from inboxops.responders.base import (
+    Draft,
+    MeetingPlan,
+    Responder,
+    base_context,
+    format_when,
+    recipient,
+    register,
+)
+from inboxops.responders.meetings import WorkingHours, extract_times, find_slots
+from inboxops.responders.meetings.place import requested_place
+from inboxops.responders.meetings.vocab import _fold
 
 
 def working_hours(cfg: MeetingsConfig) -> WorkingHours:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
-from ..models import Classification, ParsedMessage
-from .base import Draft, Responder, base_context, recipient, register
+from inboxops.models import Classification, ParsedMessage
+from inboxops.responders.base import Draft, Responder, base_context, recipient, register
 
 
 @register

@@ -1,0 +1,59 @@
+"""What every CLI command shares: the lazily loaded config and store, and sending the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from inboxops.config import Config, load
+from inboxops.store import Store
+
+
+class Context:
+    """Lazily loaded config and store, shared by the commands of one invocation."""
+
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._cfg: Config | None = None
+        self._store: Store | None = None
+
+    @property
+    def cfg(self) -> Config:
+        if self._cfg is None:
+            self._cfg = load(self.config_path)
+        return self._cfg
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.cfg.store.path)
+        return self._store
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def _config_or_default(c: Context) -> Config:
+    """Commands that only read files work without a config (the embedded defaults)."""
+    if c.config_path is None and not Path("config.toml").exists():
+        from inboxops.config import default
+
+        return default()
+    return c.cfg
+
+
+def _deliver(c: Context) -> None:
+    from inboxops.intake.sources import open_source
+    from inboxops.outbound.outbox import Outbox, open_transport
+
+    source = open_source(c.cfg.mailbox)
+    imap = source if c.cfg.mailbox.kind == "imap" else None
+    outbox = Outbox(c.store, open_transport(c.cfg.smtp, imap), source)
+    sent = asyncio.run(outbox.deliver())
+    for row in c.store.query("SELECT id, state, last_error FROM outbox WHERE state != 'sent' "
+                             "AND state != 'queued' ORDER BY id DESC LIMIT 5"):
+        if row["state"] in ("failed", "unknown"):
+            click.echo(f"outbox {row['id']}: {row['state']}: {row['last_error']}", err=True)
+    click.echo(f"sent {sent} message(s)")

@@ -1,0 +1,373 @@
+"""The outbox state machine and its transports: SMTP (aiosmtplib) and an outbox directory.
+
+    queued → sending → sent | failed | unknown        (and sending/unknown → sent once confirmed)
+
+A row is claimed with a conditional UPDATE, so two senders (daemon and CLI) never both send it.
+SMTP 4xx goes back to `queued` with a backoff; 5xx is `failed` and shown to the assistant. A
+timeout or disconnect inside the SMTP transaction, or a crash while `sending`, may have delivered
+the message, so it is never blindly resent: it is confirmed from Sent (SMTP-3) or left `unknown`
+for a human.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import ssl
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiosmtplib
+
+from inboxops.config import SmtpConfig
+from inboxops.errors import InboxopsError, SendError, StateError
+from inboxops.intake.sources import NETWORK_ERRORS, Source
+from inboxops.outbound.faults import halt_point
+from inboxops.outbound.liveness import identity, is_gone
+from inboxops.store import Store, now_iso
+
+log = logging.getLogger(__name__)
+
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
+           timedelta(minutes=60))
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=10)  # longer than any SMTP transaction may take
+
+
+class Uncertain(Exception):
+    """The transaction broke off after it began: the server may or may not have the message."""
+
+
+class Transport(Protocol):
+    """Delivers one outbox row, and can say (True/False) or not know (None) if it already did."""
+
+    async def send(self, row: dict[str, Any], before_data: Callable[[], None]) -> None: ...
+    async def delivered(self, row: dict[str, Any]) -> bool | None: ...
+    def check(self) -> str: ...
+
+
+class OutboxDirTransport:
+    """The embedded default: each sent message becomes an .eml file, written atomically."""
+
+    def __init__(self, cfg: SmtpConfig) -> None:
+        self.path = Path(cfg.path)
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def _file(self, row: dict[str, Any]) -> Path:
+        digest = hashlib.sha256(row["message_id"].encode()).hexdigest()[:20]
+        return self.path / f"{row['id']:06d}-{row['kind']}-{digest}.eml"
+
+    async def send(self, row: dict[str, Any], before_data: Callable[[], None]) -> None:
+        before_data()
+        target = self._file(row)
+        tmp = target.with_suffix(".tmp")
+        with open(tmp, "wb") as f:
+            f.write(row["raw"])
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)  # atomic: the file either exists whole or not at all
+
+    async def delivered(self, row: dict[str, Any]) -> bool | None:
+        return self._file(row).exists()
+
+    def check(self) -> str:
+        if not os.access(self.path, os.W_OK):
+            raise SendError(f"[smtp] path: {self.path} is not writable", permanent=True)
+        return f"outbox directory {self.path}"
+
+
+class SmtpTransport:
+    """aiosmtplib with explicit TLS (SMTP-1): implicit TLS or mandatory STARTTLS, certs checked."""
+
+    def __init__(self, cfg: SmtpConfig, source: Source | None = None) -> None:
+        self.cfg = cfg
+        self.source = source
+
+    def _client(self) -> aiosmtplib.SMTP:
+        ctx = ssl.create_default_context()
+        if self.cfg.ca_file:
+            ctx.load_verify_locations(cafile=str(self.cfg.ca_file))
+        return aiosmtplib.SMTP(
+            hostname=self.cfg.host, port=self.cfg.port, timeout=self.cfg.timeout,
+            use_tls=self.cfg.security == "tls",
+            start_tls=self.cfg.security == "starttls",  # never None: no opportunistic TLS
+            tls_context=ctx, validate_certs=True,
+        )
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        """Connect and authenticate; any failure here is before the message left."""
+        try:
+            password = self.cfg.password("smtp") if self.cfg.username else None
+        except InboxopsError as e:
+            raise SendError(str(e), permanent=False) from None
+        smtp = self._client()
+        try:
+            await smtp.connect()
+            if self.cfg.username and password is not None:
+                await smtp.login(self.cfg.username, password)
+        except aiosmtplib.SMTPResponseException as e:
+            with contextlib.suppress(Exception):
+                smtp.close()
+            raise SendError(f"SMTP {e.code} {e.message}", permanent=500 <= e.code < 600) from None
+        except (aiosmtplib.SMTPException, OSError) as e:
+            with contextlib.suppress(Exception):
+                smtp.close()
+            raise SendError(f"SMTP connection failed: {e}", permanent=False) from None
+        return smtp
+
+    async def send(self, row: dict[str, Any], before_data: Callable[[], None]) -> None:
+        """One SMTP transaction. Only a break-off after DATA began is uncertain (SMTP-3);
+        `before_data` records that moment, so a crash on either side of it is told apart."""
+        rcpts = json.loads(row["rcpts"])
+        smtp = await self._connect()
+        in_data = False
+        try:
+            options, encoding = [], "ascii"
+            if not all(a.isascii() for a in [row["mail_from"], *rcpts]):
+                if smtp.is_ehlo_or_helo_needed:
+                    await smtp.ehlo()  # the extensions are only known after EHLO
+                if not smtp.supports_extension("smtputf8"):
+                    raise SendError("non-ASCII address and the server lacks SMTPUTF8",
+                                    permanent=True)
+                options, encoding = ["SMTPUTF8"], "utf-8"  # SMTP-5: only when needed
+            await smtp.mail(row["mail_from"], options=options, encoding=encoding)
+            refused = []
+            for rcpt in rcpts:
+                try:
+                    await smtp.rcpt(rcpt, encoding=encoding)
+                except aiosmtplib.SMTPRecipientRefused as e:
+                    refused.append(e)
+            if len(refused) == len(rcpts):
+                permanent = min(e.code for e in refused) >= 500
+                raise SendError(f"all recipients refused: {refused[0]}", permanent=permanent)
+            if refused:  # some refused, others accepted: send, but say so
+                log.warning("outbox %s: recipients refused: %s", row["id"], refused)
+            before_data()
+            in_data = True
+            await smtp.data(row["raw"])
+        except aiosmtplib.SMTPResponseException as e:  # the server answered: no doubt
+            raise SendError(f"SMTP {e.code} {e.message}", permanent=500 <= e.code < 600) from None
+        except (aiosmtplib.SMTPException, OSError) as e:
+            if in_data:
+                raise Uncertain(str(e)) from None
+            raise SendError(f"SMTP transaction broke off before DATA: {e}",
+                            permanent=False) from None
+        except (UnicodeError, ValueError) as e:  # nothing was sent: an address we cannot say
+            if in_data:
+                raise Uncertain(str(e)) from None
+            raise SendError(f"cannot send to these addresses: {e}", permanent=True) from None
+        except asyncio.CancelledError:
+            smtp.close()  # a stop: no polite QUIT, the server may be the one that stalls
+            raise
+        finally:
+            if smtp.is_connected:
+                with contextlib.suppress(Exception):
+                    await smtp.quit()
+
+    async def delivered(self, row: dict[str, Any]) -> bool | None:
+        if self.source is None:
+            return None
+        try:
+            return self.source.find_sent(row["message_id"]) or None
+        except NETWORK_ERRORS:
+            return None
+
+    def check(self) -> str:
+        return f"SMTP {self.cfg.host}:{self.cfg.port} ({self.cfg.security})"
+
+
+def open_transport(cfg: SmtpConfig, source: Source | None) -> Transport:
+    return OutboxDirTransport(cfg) if cfg.kind == "outbox-dir" else SmtpTransport(cfg, source)
+
+
+class Outbox:
+    """Drains the outbox through a transport and does the after-send chores."""
+
+    def __init__(self, store: Store, transport: Transport, source: Source | None) -> None:
+        self.store = store
+        self.transport = transport
+        self.source = source
+
+    async def recover(self, now: datetime | None = None) -> None:
+        """Rows left `sending` by a crash (their lease ran out): confirm them, else requeue only
+        if provably unsent, else leave them `unknown` for a human."""
+        now = now or datetime.now(UTC)
+        stamp = now.isoformat(timespec="seconds")
+        for row in self.store.query("SELECT * FROM outbox WHERE state = 'sending'"):
+            expired = row["next_attempt_at"] is None or row["next_attempt_at"] < stamp
+            if not (expired or is_gone(row["owner"])):
+                continue  # a live process is sending it right now
+            delivered = await self.transport.delivered(row)
+            if delivered:
+                self._mark_sent(row, "confirmed after restart")
+            elif delivered is False or row["phase"] != "data":
+                # DATA never began: the server cannot have the message, so sending is safe.
+                # Only if the row is still the dead holder's: another process may have
+                # recovered and claimed it meanwhile.
+                self.store.transition("outbox", row["id"], ("sending",), "queued",
+                                      detail="not delivered before the restart; requeued",
+                                      expect={"owner": row["owner"], "phase": row["phase"]},
+                                      next_attempt_at=None, owner=None)
+            else:
+                # Killed after DATA began: a server takes a message only at the final ".", and
+                # the gap between that and our commit is a moment, so the message is taken as
+                # delivered (and filed in Sent) rather than risk a second copy. Noted for the
+                # digest in case the kill came mid-transfer.
+                note = "assumed delivered: the process stopped after DATA began"
+                self._mark_sent(row, note)
+                self.store.conn.execute("UPDATE outbox SET last_error = ? WHERE id = ?",
+                                        (note, row["id"]))
+                log.warning("outbox %s: %s", row["id"], note)
+
+    async def deliver(self, now: datetime | None = None) -> int:
+        """Send every due queued row once; return how many were sent."""
+        now = now or datetime.now(UTC)
+        await self.recover(now)
+        rows = self.store.query(
+            "SELECT * FROM outbox WHERE state = 'queued' AND "
+            "(next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id",
+            (now.isoformat(timespec="seconds"),),
+        )
+        sent = 0
+        for row in rows:
+            # The lease: a crashed sender's row is recovered once it runs out, never before.
+            lease = datetime.now(UTC) + LEASE
+            if not self.store.transition(
+                "outbox", row["id"], ("queued",), "sending", attempts=row["attempts"] + 1,
+                next_attempt_at=lease.isoformat(timespec="seconds"), phase="claimed",
+                owner=identity(),
+            ):
+                continue  # another sender took it
+            halt_point("claimed")
+            try:
+                await self.transport.send(row, self._phase_setter(row["id"]))
+                halt_point("accepted")
+            except asyncio.CancelledError:
+                self._checkpoint(row["id"])  # SIGTERM mid-send (SYSD-6): settle the row now
+                raise
+            except SendError as e:
+                self._failed(row, e, now)
+                continue
+            except Exception as e:  # noqa: BLE001 - Uncertain, or anything unforeseen mid-send
+                delivered = await self.transport.delivered(row)
+                if delivered:
+                    self._mark_sent(row, "confirmed after an error")
+                    sent += 1
+                elif delivered is False:
+                    self._failed(row, SendError(f"{type(e).__name__}: {e}", permanent=False), now)
+                else:
+                    self.store.transition("outbox", row["id"], ("sending",), "unknown",
+                                          detail=f"delivery uncertain, not resent: {e}",
+                                          level=logging.ERROR, last_error=str(e))
+                continue
+            self._mark_sent(row, None)
+            halt_point("recorded")
+            sent += 1
+        await self.after_send()
+        return sent
+
+    def _failed(self, row: dict[str, Any], e: SendError, now: datetime) -> None:
+        attempts = row["attempts"] + 1
+        if e.permanent or attempts >= MAX_ATTEMPTS:
+            if not self.store.transition("outbox", row["id"], ("sending",), "failed",
+                                         detail=str(e), level=logging.ERROR, last_error=str(e)):
+                log.error("outbox %s failed (%s) but was already moved on", row["id"], e)
+                return
+            if row["draft_pk"]:
+                self.store.transition("drafts", row["draft_pk"], ("approved",), "failed",
+                                      detail=str(e))
+            return
+        wait = BACKOFF[min(attempts - 1, len(BACKOFF) - 1)]
+        if not self.store.transition(
+            "outbox", row["id"], ("sending",), "queued", detail=f"retrying in {wait}: {e}",
+            level=logging.WARNING, last_error=str(e),
+            next_attempt_at=(now + wait).isoformat(timespec="seconds"),
+        ):
+            log.error("outbox %s: %s, but it was already moved on", row["id"], e)
+
+    def _checkpoint(self, pk: int) -> None:
+        """The send was cancelled by a stop: requeue it if DATA never began (the server cannot
+        have it), else mark it `unknown` for a human, as any break-off after DATA (SMTP-3)."""
+        row = self.store.one("SELECT phase FROM outbox WHERE id = ?", (pk,))
+        if row is not None and row["phase"] == "data":
+            note = ("stopped while the server was taking the message (after DATA began): "
+                    "check whether it arrived, then run: inboxops outbox resolve "
+                    f"{pk} --sent or --resend")
+            self.store.transition("outbox", pk, ("sending",), "unknown", detail=note,
+                                  level=logging.WARNING, last_error=note)
+        else:
+            self.store.transition("outbox", pk, ("sending",), "queued", next_attempt_at=None,
+                                  detail="stopped before DATA began; requeued")
+
+    def _phase_setter(self, pk: int) -> Callable[[], None]:
+        def data_begins() -> None:
+            halt_point("before-data")
+            with self.store.tx():
+                self.store.conn.execute("UPDATE outbox SET phase = 'data' WHERE id = ?", (pk,))
+        return data_begins
+
+    def resolve(self, pk: int, delivered: bool) -> None:
+        """A human's answer for an `unknown` (or `failed`) row: it arrived, or send it again."""
+        row = self.store.require("outbox", pk)
+        if delivered:
+            if row["state"] != "unknown":
+                raise StateError(f"outbox {pk} is {row['state']}, not unknown")
+            self._mark_sent(row, "confirmed by a human")
+        elif not self.store.transition(
+            "outbox", pk, ("unknown", "failed"), "queued", detail="resend requested by a human",
+            next_attempt_at=None,
+        ):
+            raise StateError(f"outbox {pk} is {row['state']}: only unknown or failed can be resent")
+        elif row["draft_pk"]:
+            self.store.transition("drafts", row["draft_pk"], ("failed",), "approved")
+
+    def _mark_sent(self, row: dict[str, Any], note: str | None) -> None:
+        with self.store.tx():
+            if not self.store.transition("outbox", row["id"], ("sending", "unknown"), "sent",
+                                         detail=note, sent_at=now_iso()):
+                log.error("outbox %s was delivered but its row had moved on; check it",
+                          row["id"])
+                return
+            if row["draft_pk"] and not self.store.one(
+                "SELECT 1 FROM outbox WHERE draft_pk = ? AND state != 'sent'", (row["draft_pk"],)
+            ):
+                self.store.transition("drafts", row["draft_pk"], ("approved",), "sent")
+        log.debug("outbox %s sent (%s) to %s", row["id"], row["kind"],
+                 ", ".join(json.loads(row["rcpts"])))
+
+    async def after_send(self) -> None:
+        """File sent replies in Sent and flag the originals \\Answered; idempotent, retried."""
+        if self.source is None:
+            return
+        rows = self.store.query(
+            "SELECT o.id, o.raw, o.message_id, o.answers_pk FROM outbox o "
+            "WHERE o.state = 'sent' AND o.saved_sent = 0"
+        )
+        if not rows:
+            return
+        try:
+            for row in rows:
+                self.source.save_sent(row["raw"], row["message_id"])
+            ids = [r["answers_pk"] for r in rows if r["answers_pk"]]
+            marks = ",".join("?" * len(ids))
+            answered = self.store.query(
+                f"SELECT id, uid, uidvalidity, message_id, filed_category FROM messages "
+                f"WHERE id IN ({marks})", ids
+            ) if ids else []
+            if answered:
+                self.source.mark_answered(answered)
+            halt_point("filed")
+        except Exception as e:  # noqa: BLE001 - the mail is sent; filing it can wait
+            log.warning("could not file sent mail yet: %s", e)
+            return
+        with self.store.tx():
+            for row in rows:
+                self.store.conn.execute("UPDATE outbox SET saved_sent = 1 WHERE id = ?",
+                                        (row["id"],))
+                self.store.event("outbox", row["id"], "filed")

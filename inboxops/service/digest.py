@@ -1,0 +1,219 @@
+"""The manager's morning digest: what came in, what waits, which complaints are late, what
+meetings come, and what went wrong.
+
+`collect` turns the store into plain values (no wording: the `digest.<lang>.*` templates hold
+every word, in English and Romanian, and the HTML one draws the 14-day chart with tables and
+inline styles only, which mail clients keep). `queue_digest` claims the day in the `digests`
+table in the same transaction that queues the mail, so however often the daemon restarts a day
+gets one digest; `--send-now` sends an extra one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from inboxops.config import Config
+from inboxops.models import CATEGORIES
+from inboxops.outbound.approval import enqueue
+from inboxops.responders import compose
+from inboxops.responders.render import Renderer
+from inboxops.service.sla import overdue_complaints
+from inboxops.store import Store
+
+log = logging.getLogger(__name__)
+EPOCH = "1970-01-01T00:00:00+00:00"
+TREND_DAYS = 14
+BAR_CELLS = 30  # width of the longest bar in the plain-text chart, in characters
+MAX_LISTED = 30  # rows per list; the count above a list is always complete
+
+
+def _local(value: str | None, tz: ZoneInfo) -> datetime | None:
+    return datetime.fromisoformat(value).astimezone(tz) if value else None
+
+
+def _hours(now: datetime, then: str) -> float:
+    return (now - datetime.fromisoformat(then)).total_seconds() / 3600
+
+
+def trend(store: Store, cfg: Config, now: datetime) -> dict[str, Any]:
+    """Messages per local day and category over the last TREND_DAYS days (today included),
+    with bar sizes: `width` (% of the busiest day) and per-category `percent` and `cells`."""
+    tz = ZoneInfo(cfg.meetings.timezone)
+    today = now.astimezone(tz).date()
+    first = today - timedelta(days=TREND_DAYS - 1)
+    start = datetime(first.year, first.month, first.day, tzinfo=tz).astimezone(UTC)
+    per_day: dict[date, Counter[str]] = {first + timedelta(days=i): Counter()
+                                         for i in range(TREND_DAYS)}
+    for row in store.query(
+        "SELECT received_at, category FROM messages WHERE received_at >= ? AND state != "
+        "'received'", (start.isoformat(timespec="seconds"),),
+    ):
+        day = datetime.fromisoformat(row["received_at"]).astimezone(tz).date()
+        if day in per_day:
+            per_day[day][row["category"] or "unsorted"] += 1
+    busiest = max((sum(c.values()) for c in per_day.values()), default=0) or 1
+    order = [*CATEGORIES, "unsorted"]
+    days = []
+    for day, counts in per_day.items():
+        total = sum(counts.values())
+        days.append({
+            "date": day, "weekday": day.weekday(), "total": total,
+            "width": max(1, round(100 * total / busiest)) if total else 0,
+            "segments": [
+                {"category": c, "count": counts[c], "percent": round(100 * counts[c] / total),
+                 "cells": max(1, round(BAR_CELLS * counts[c] / busiest))}
+                for c in order if counts[c]
+            ],
+        })
+    return {"days": days, "busiest": busiest, "total": sum(d["total"] for d in days),
+            "categories": [c for c in order if any(d[c] for d in per_day.values())]}
+
+
+def _meetings(store: Store, cfg: Config, now: datetime) -> dict[str, list[dict[str, Any]]]:
+    """Today's and tomorrow's meetings (local days), with each attendee's answer."""
+    tz = ZoneInfo(cfg.meetings.timezone)
+    today = now.astimezone(tz).date()
+    bounds = [datetime(d.year, d.month, d.day, tzinfo=tz)
+              for d in (today, today + timedelta(days=1), today + timedelta(days=2))]
+    out: dict[str, list[dict[str, Any]]] = {"today": [], "tomorrow": []}
+    for row in store.query(
+        'SELECT id, start, "end", summary, location, client_addr, client_name, attendees, state'
+        " FROM meetings WHERE state IN ('proposed', 'invited') ORDER BY start"
+    ):
+        start = datetime.fromisoformat(row["start"]).astimezone(tz)
+        if not bounds[0] <= start < bounds[2]:
+            continue
+        answers = json.loads(row["attendees"])
+        by_answer: dict[str, list[str]] = {"ACCEPTED": [], "TENTATIVE": [], "DECLINED": [],
+                                           "NEEDS-ACTION": []}
+        for who, status in answers.items():
+            by_answer.get(status, by_answer["NEEDS-ACTION"]).append(who)
+        out["today" if start < bounds[1] else "tomorrow"].append({
+            **row, "start": start, "end": datetime.fromisoformat(row["end"]).astimezone(tz),
+            "accepted": by_answer["ACCEPTED"], "tentative": by_answer["TENTATIVE"],
+            "declined": by_answer["DECLINED"], "waiting": by_answer["NEEDS-ACTION"],
+        })
+    return out
+
+
+def _meetings_for_the_assistant(store: Store, cfg: Config, now: datetime) -> list[dict[str, Any]]:
+    """Upcoming meetings put back to the assistant (a decline, a counter-proposal), with why."""
+    tz = ZoneInfo(cfg.meetings.timezone)
+    return [
+        {**row, "start": datetime.fromisoformat(row["start"]).astimezone(tz)}
+        for row in store.query(
+            "SELECT id, start, summary, client_addr, attention FROM meetings WHERE attention IS "
+            "NOT NULL AND state IN ('proposed', 'invited') AND start >= ? ORDER BY start",
+            (now.isoformat(timespec="seconds"),))
+    ]
+
+
+def _failures(store: Store, cfg: Config, since: str) -> dict[str, Any]:
+    """Sending failures (still open, or assumed delivered since the last digest) and mailbox
+    errors since the last digest, grouped by their text."""
+    tz = ZoneInfo(cfg.meetings.timezone)
+    sending = [
+        {**r, "rcpts": ", ".join(json.loads(r["rcpts"])), "error": r["last_error"] or ""}
+        for r in store.query(
+            # unknown: open until a human settles it; failed and assumed delivered: news once
+            "SELECT id, kind, rcpts, state, last_error FROM outbox o WHERE state = 'unknown' "
+            "OR (state = 'failed' AND EXISTS (SELECT 1 FROM events e WHERE e.entity = "
+            "'outbox' AND e.entity_id = o.id AND e.event = 'failed' AND e.at > ?)) OR (state ="
+            " 'sent' AND last_error LIKE 'assumed delivered%' AND sent_at > ?) ORDER BY id",
+            (since, since))
+    ][:MAX_LISTED]
+    mailbox = [
+        {"error": r["detail"] or r["event"], "count": r["n"], "last": _local(r["last"], tz)}
+        for r in store.query(
+            "SELECT event, detail, count(*) AS n, max(at) AS last FROM events WHERE entity = "
+            "'mailbox' AND at > ? GROUP BY event, detail ORDER BY last DESC", (since,))
+    ]
+    quarantined = store.one(
+        "SELECT count(*) AS n FROM messages WHERE state = 'quarantined' AND received_at > ?",
+        (since,))
+    n_quarantined = quarantined["n"] if quarantined else 0
+    return {"sending": sending, "mailbox": mailbox, "quarantined": n_quarantined,
+            "count": len(sending) + sum(m["count"] for m in mailbox) + n_quarantined}
+
+
+def collect(store: Store, cfg: Config, now: datetime) -> dict[str, Any]:
+    """Everything the digest templates show, as plain values (dates are local, aware)."""
+    tz = ZoneInfo(cfg.meetings.timezone)
+    last = store.one("SELECT max(created_at) AS at FROM digests")
+    since = (last or {}).get("at") or EPOCH
+    counts = Counter(
+        r["category"] or "unsorted" for r in store.query(
+            "SELECT category FROM messages WHERE received_at > ? AND state != 'received'",
+            (since,))
+    )
+    pending = [
+        {**r, "created_at": _local(r["created_at"], tz), "age_hours": _hours(now, r["created_at"])}
+        for r in store.query(
+            "SELECT id, category, language, to_addr, to_name, subject, created_at FROM drafts "
+            "WHERE state = 'pending' ORDER BY created_at, id")
+    ]
+    unsorted = store.query(
+        "SELECT id, from_addr, subject FROM messages m WHERE state = 'processed' AND "
+        "confidence < ? AND category != 'other' AND NOT EXISTS (SELECT 1 FROM drafts d "
+        "WHERE d.message_pk = m.id) ORDER BY id", (cfg.classify.min_confidence,),
+    )
+    overdue = overdue_complaints(store, cfg, now)
+    return {
+        "day": now.astimezone(tz).date(),
+        "now": now.astimezone(tz),
+        "since": _local(None if since == EPOCH else since, tz),
+        "counts": [{"category": c, "count": counts.get(c, 0)}
+                   for c in (*CATEGORIES, "unsorted") if c in CATEGORIES or counts.get(c)],
+        "total": sum(counts.values()),
+        "trend": trend(store, cfg, now),
+        "pending": pending[:MAX_LISTED], "pending_count": len(pending),
+        "overdue": overdue[:MAX_LISTED], "overdue_count": len(overdue),
+        "sla_hours": cfg.sla.complaint_hours,
+        "meetings": _meetings(store, cfg, now),
+        "attention": _meetings_for_the_assistant(store, cfg, now),
+        "unsorted": unsorted[:MAX_LISTED], "unsorted_count": len(unsorted),
+        "failures": _failures(store, cfg, since),
+        "company": cfg.replies.company,
+    }
+
+
+def render(
+    store: Store, cfg: Config, now: datetime, language: str | None = None
+) -> tuple[str, str, str | None]:
+    """The digest's subject, plain text and HTML, from the `digest.<language>.*` templates."""
+    return Renderer(cfg.replies.templates).render_set(
+        "digest", language or cfg.digest.language, collect(store, cfg, now), html=True
+    )
+
+
+def queue_digest(
+    store: Store, cfg: Config, now: datetime | None = None, force: bool = False,
+    day: date | None = None,
+) -> int | None:
+    """Queue the digest for `day` (default: today, local); None if that day's was already
+    queued and `force` is off."""
+    now = now or datetime.now(UTC)
+    day = day or now.astimezone(ZoneInfo(cfg.meetings.timezone)).date()
+    # An extra digest (--send-now) never takes the day's slot, nor collides with another.
+    key = f"{day.isoformat()} manual {now.isoformat()}" if force else day.isoformat()
+    with store.tx():  # BEGIN IMMEDIATE: the check and the claim cannot interleave
+        if store.one("SELECT 1 FROM digests WHERE day = ?", (key,)):
+            return None
+        subject, text, html = render(store, cfg, now)
+        message_id = compose.new_message_id(cfg.domain)
+        sender = cfg.smtp.from_address
+        raw = compose.build_message(
+            sender=sender, to=[compose.address(a) for a in cfg.digest.to], subject=subject,
+            text=text, html=html, message_id=message_id, auto_submitted="auto-generated",
+        )
+        pk = enqueue(store, "digest", raw, message_id, sender.addr_spec, list(cfg.digest.to))
+        at = now.astimezone(UTC).isoformat(timespec="seconds")  # "since" of the next digest
+        store.conn.execute("INSERT INTO digests VALUES (?, ?, ?)", (key, at, pk))
+        store.event("digest", pk, "queued", json.dumps({"day": key}))
+    log.info("digest for %s queued as outbox %s", key, pk)
+    return pk

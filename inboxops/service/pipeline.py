@@ -1,0 +1,300 @@
+"""One message through parse → classify → draft → record, driven by its state in the store.
+
+Each recorded message in state `received` is taken once: the outcome (fields, draft, meeting)
+is written in one transaction together with the move to `processed` (or `quarantined`), so a
+crash part-way simply leaves it `received` for the next pass. Nothing here talks to a server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from inboxops.classifiers import Chain
+from inboxops.classifiers.signals import automation_signals, courtesy_signals
+from inboxops.config import Config
+from inboxops.errors import InboxopsError
+from inboxops.intake.parse import parse_message
+from inboxops.intake.parsepool import ParsePool
+from inboxops.models import Classification, ParsedMessage
+from inboxops.outbound import bookings
+from inboxops.outbound.approval import enqueue
+from inboxops.responders import RESPONDERS, Draft, Responder, ack, meetings
+from inboxops.responders.busy import feed_busy
+from inboxops.responders.compose import reply_subject
+from inboxops.responders.render import Renderer
+from inboxops.store import Store, now_iso
+
+log = logging.getLogger(__name__)
+# The staff's calendar feed is read again after this long (a burst of requests shares one read).
+FEED_TTL = timedelta(minutes=5)
+
+
+def build_chain(cfg: Config, store: Store | None = None) -> Chain:
+    """The classifier chain config names, with shared knowledge (our own addresses, and the
+    store where the assistant's corrections are kept)."""
+    shared: dict[str, dict[str, Any]] = {
+        "signals": {"own_addresses": frozenset(cfg.own_addresses)},
+        "learned": {"store": store},
+    }
+    return Chain.from_names(cfg.classify.chain, options=cfg.classify.options, shared=shared)
+
+
+class Pipeline:
+    """Processes messages in state `received`. Pure apart from the store."""
+
+    def __init__(
+        self, cfg: Config, store: Store, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self.cfg = cfg
+        self.store = store
+        self.clock = clock
+        self.chain = build_chain(cfg, store)
+        self.own_addresses = frozenset(cfg.own_addresses)
+        self.renderer = Renderer(cfg.replies.templates)
+        self.parser = ParsePool()
+        self._feed_cache: tuple[datetime | None, list[tuple[datetime, datetime]]] = (None, [])
+        self.responders: dict[str, Responder] = {
+            category: cls(cfg, self.renderer) for category, cls in RESPONDERS.items()
+        }
+
+    def process_pending(self, limit: int = 500) -> int:
+        """Process up to `limit` received messages, oldest first; return how many."""
+        rows = self.store.query(
+            "SELECT id, raw FROM messages WHERE state = 'received' ORDER BY id LIMIT ?", (limit,)
+        )
+        for pk, parsed in self.parser.parse([(row["id"], row["raw"]) for row in rows]):
+            self._process(pk, parsed)
+        return len(rows)
+
+    def close(self) -> None:
+        """Stop the parser processes, if a backlog started any."""
+        self.parser.close()
+
+    def _process(self, pk: int, parsed: ParsedMessage | Exception) -> None:
+        """Classify and draft one parsed message; never raises: what fails is quarantined."""
+        if isinstance(parsed, Exception):
+            self._quarantine(pk, f"cannot parse: {parsed}")
+            return
+        try:
+            self._process_parsed(pk, parsed)
+        except Exception as e:  # a bug here must not stop the queue behind it
+            log.exception("message %s: processing failed", pk)
+            self._quarantine(pk, f"processing failed: {type(e).__name__}: {e}")
+
+    def _quarantine(self, pk: int, reason: str) -> None:
+        log.warning("message %s quarantined: %s", pk, reason)
+        self.store.transition("messages", pk, ("received",), "quarantined", detail=reason,
+                              error=reason)
+
+    def _process_parsed(self, pk: int, parsed: ParsedMessage) -> None:
+        decision = self.chain.classify(parsed)
+        robot = automation_signals(parsed, self.own_addresses)
+        suppress = robot + courtesy_signals(parsed)
+        draft, meeting, error = None, None, None
+        responder = self.responders.get(decision.category)
+        if parsed.calendar_method:
+            # iTIP business (ICS-9/10): answers update the meeting, whatever the classifier
+            # thought of the words; nothing is ever drafted.
+            error = bookings.record_answer(self.store, pk, parsed, self.cfg.mailbox.authserv_id)
+        elif decision.confidence < self.cfg.classify.min_confidence:
+            decision = Classification(
+                decision.category, decision.confidence,
+                [*decision.reasons, "below min_confidence: left for the assistant to sort"],
+            )
+        elif responder is not None and not robot:
+            draft, error = self._draft(pk, responder, parsed, decision)
+        try:
+            with self.store.tx():
+                if draft and draft.meeting:
+                    meeting = self._insert_meeting(pk, draft)
+                if not self.store.transition(
+                    "messages", pk, ("received",), "processed",
+                    detail={"category": decision.category, "confidence": decision.confidence},
+                    **_message_fields(parsed, decision, suppress), sort_state="pending",
+                    error=error, thread_key=self._thread_key(parsed),
+                ):
+                    raise _AlreadyTaken
+                if draft:
+                    self._supersede_thread(pk)
+                    self._insert_draft(pk, decision, parsed, draft, meeting)
+                if decision.confidence >= self.cfg.classify.min_confidence:
+                    self._maybe_ack(pk, parsed, decision.category)
+        except _AlreadyTaken:
+            return  # another process handled it; the rollback discarded our meeting row
+        log.debug(  # the "message N: processed" event line says it at INFO
+            "message %s from %s: %s (%.2f)%s", pk, parsed.from_addr, decision.category,
+            decision.confidence, " drafted" if draft else "",
+        )
+
+    def _draft(
+        self, pk: int, responder: Responder, parsed: ParsedMessage, decision: Classification
+    ) -> tuple[Draft | None, str | None]:
+        """Render a draft; a failure is a note on the message, never an exception."""
+        try:
+            busy = self.busy(feed="meeting" in responder.categories)
+            return responder.draft(parsed, decision, busy, self.clock()), None
+        except InboxopsError as e:
+            error = f"no draft: {e}"
+            log.warning("message %s: %s", pk, error)
+        except Exception as e:  # a bug in one responder must not stop the queue
+            error = f"no draft: internal error {type(e).__name__}: {e}"
+            log.exception("message %s: drafting failed", pk)
+        return None, error
+
+    def redraft(self, pk: int) -> int | None:
+        """Draft again for a message whose category the assistant corrected; the new draft id."""
+        row = self.store.require("messages", pk)
+        if self.store.one(
+            "SELECT 1 FROM drafts WHERE message_pk = ? AND state IN ('approved', 'sent', "
+            "'failed')", (pk,),
+        ):
+            return None  # already answered (or being answered): never a second reply
+        parsed = parse_message(row["raw"])
+        decision = Classification(row["category"], 1.0, ["corrected by the assistant"])
+        responder = self.responders.get(decision.category)
+        if (responder is None or parsed.calendar_method
+                or automation_signals(parsed, self.own_addresses)):
+            return None
+        draft, error = self._draft(pk, responder, parsed, decision)
+        if draft is None:
+            raise InboxopsError(error or "no draft")
+        with self.store.tx():
+            meeting = self._insert_meeting(pk, draft) if draft.meeting else None
+            self._supersede_thread(pk)
+            return self._insert_draft(pk, decision, parsed, draft, meeting)
+
+    def _maybe_ack(self, pk: int, parsed: ParsedMessage, category: str) -> None:
+        """Queue an automatic acknowledgement if config asks for one and nothing forbids it."""
+        if not self.cfg.replies.auto_ack:
+            return
+        reasons = ack.reasons_not_to_ack(self.store, self.cfg, parsed, category, self.clock())
+        if reasons:
+            if category in self.cfg.replies.auto_ack:
+                self.store.event("message", pk, "not acknowledged", reasons)
+            return
+        message_id, raw, rcpt = ack.build_ack(self.cfg, self.renderer, parsed, category, pk)
+        # MAIL FROM <> (LOOP-3): nothing can bounce or auto-reply back to an acknowledgement.
+        enqueue(self.store, "ack", raw, message_id, "", [rcpt])
+
+    def _thread_key(self, parsed: ParsedMessage) -> str:
+        """The conversation: that of a message (or a reply of ours) it answers, else the
+        sender and base subject, so a client who writes three times without replying in
+        between is still one conversation."""
+        for ref in [parsed.in_reply_to, *reversed(parsed.references)]:
+            if not ref:
+                continue
+            row = self.store.one(
+                "SELECT thread_key FROM messages WHERE message_id = ? AND thread_key IS NOT NULL"
+                " UNION ALL SELECT m.thread_key FROM outbox o JOIN messages m ON"
+                " m.id = o.answers_pk WHERE o.message_id = ? LIMIT 1", (ref, ref),
+            )
+            if row and row["thread_key"]:
+                return str(row["thread_key"])
+        base = reply_subject(parsed.subject).removeprefix("Re:").strip().lower()
+        return f"{parsed.from_addr}|{base}"
+
+    def _supersede_thread(self, pk: int) -> None:
+        """One open draft per conversation: earlier pending drafts give way to this one."""
+        for old in self.store.query(
+            "SELECT d.id, d.meeting_pk FROM drafts d JOIN messages m ON m.id = d.message_pk "
+            "WHERE d.state = 'pending' AND m.id != ? AND m.thread_key = "
+            "(SELECT thread_key FROM messages WHERE id = ?)", (pk, pk),
+        ):
+            self.store.transition("drafts", old["id"], ("pending",), "superseded",
+                                  detail=f"a newer message in the thread ({pk})")
+            if old["meeting_pk"]:
+                self.store.transition("meetings", old["meeting_pk"], ("proposed",), "cancelled")
+
+    def busy(self, feed: bool = False) -> list[tuple[datetime, datetime]]:
+        """Meetings already proposed or booked that have not ended: the slot finder must not
+        clash with them (past ones cannot, and would only slow it down). With `feed`, also
+        the staff's busy times from [meetings] busy_calendar, read at most every few minutes."""
+        rows = self.store.query(
+            'SELECT start, "end" FROM meetings WHERE state IN (\'proposed\', \'invited\')'
+        )
+        now = self.clock()
+        spans = [(datetime.fromisoformat(r["start"]), datetime.fromisoformat(r["end"]))
+                 for r in rows]
+        mine = [(start, end) for start, end in spans if end >= now]
+        return mine + self._feed_busy(now) if feed else mine
+
+    def _feed_busy(self, now: datetime) -> list[tuple[datetime, datetime]]:
+        mcfg = self.cfg.meetings
+        if not mcfg.busy_calendar:
+            return []
+        fetched, spans = self._feed_cache
+        if fetched is None or not timedelta(0) <= now - fetched < FEED_TTL:
+            spans = feed_busy(mcfg.busy_calendar, mcfg.timezone, now, mcfg.search_days)
+            self._feed_cache = (now, spans)
+        return spans
+
+    def _insert_meeting(self, pk: int, draft: Draft) -> int:
+        assert draft.meeting is not None
+        slot = draft.meeting.slots[0]
+        staff = draft.meeting.staff or self.cfg.meetings.staff
+        attendees = {draft.to_addr: "NEEDS-ACTION", **dict.fromkeys(staff, "NEEDS-ACTION")}
+        cur = self.store.conn.execute(
+            'INSERT INTO meetings (message_pk, uid, sequence, start, "end", timezone, from_client,'
+            " alternatives, location, summary, client_addr, client_name, staff, attendees, state,"
+            " created_at) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'proposed', ?)",
+            (
+                pk, meetings.new_uid(self.cfg.domain), slot.start.isoformat(),
+                slot.end.isoformat(), self.cfg.meetings.timezone, int(slot.from_client),
+                json.dumps([[s.start.isoformat(), s.end.isoformat()]
+                            for s in draft.meeting.slots[1:]]),
+                draft.meeting.location, draft.meeting.summary, draft.to_addr, draft.to_name,
+                json.dumps(staff), json.dumps(attendees), now_iso(),
+            ),
+        )
+        meeting_pk = cur.lastrowid
+        assert meeting_pk is not None
+        self.store.event("meeting", meeting_pk, "proposed", {"start": slot.start.isoformat()})
+        return meeting_pk
+
+    def _insert_draft(
+        self, pk: int, decision: Classification, parsed: ParsedMessage, draft: Draft,
+        meeting_pk: int | None,
+    ) -> int:
+        cur = self.store.conn.execute(
+            "INSERT INTO drafts (message_pk, category, language, to_addr, to_name, to_reason,"
+            " subject, body_text, body_html, meeting_pk, state, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+            (
+                pk, decision.category, parsed.language, draft.to_addr, draft.to_name,
+                draft.to_reason, draft.subject, draft.text, draft.html, meeting_pk, now_iso(),
+            ),
+        )
+        draft_pk = cur.lastrowid
+        assert draft_pk is not None
+        self.store.event("draft", draft_pk, "pending", {"message": pk})
+        return draft_pk
+
+
+class _AlreadyTaken(Exception):
+    """Raised inside the transaction to roll it back when another process won the race."""
+
+
+def _message_fields(
+    parsed: ParsedMessage, decision: Classification, suppress: list[str]
+) -> dict[str, Any]:
+    return {
+        "message_id": parsed.message_id,
+        "from_addr": parsed.from_addr,
+        "from_name": parsed.from_name,
+        "reply_to": parsed.reply_to,
+        "subject": parsed.subject,
+        "date": parsed.date.isoformat() if parsed.date else None,
+        "language": parsed.language,
+        "in_reply_to": parsed.in_reply_to,
+        "refs": json.dumps(parsed.references),
+        "text": parsed.text,
+        "defects": json.dumps(parsed.defects),
+        "category": decision.category,
+        "confidence": decision.confidence,
+        "reasons": json.dumps(decision.reasons),
+        "suppress": json.dumps(suppress),
+    }

@@ -1,0 +1,139 @@
+"""`inboxops status`: how the service is doing, read from the store by any process.
+
+The daemon writes what this needs as it goes (health.set_status: start, each poll, each failure,
+a sign of life every PASS_RECORD_INTERVAL); this module only reads, so status works while the
+daemon runs, after it stopped, and after it crashed (then the sign of life grows old).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from inboxops.config import Config
+from inboxops.service.health import get_status, open_outage
+from inboxops.store import Store
+
+OUTBOX_STATES = ("queued", "sending", "sent", "failed", "unknown")
+ALIVE_WITHIN = timedelta(minutes=2)  # the daemon notes a sign of life every 30 s
+
+
+def report(store: Store, cfg: Config, now: datetime | None = None) -> dict[str, Any]:
+    """Everything `inboxops status` shows, as plain values (ISO 8601 UTC times)."""
+    now = now or datetime.now(UTC)
+    values = get_status(store)
+    outage = open_outage(store)
+    outbox = {s: 0 for s in OUTBOX_STATES}
+    for row in store.query("SELECT state, count(*) AS n FROM outbox GROUP BY state"):
+        outbox[row["state"]] = row["n"]
+    drafts = {r["state"]: r["n"] for r in store.query(
+        "SELECT state, count(*) AS n FROM drafts WHERE state IN ('pending', 'approved', "
+        "'failed') GROUP BY state")}
+    received = store.one("SELECT count(*) AS n FROM messages WHERE state = 'received'")
+    return {
+        "daemon": {
+            "state": _daemon_state(values, now),
+            "pid": int(pid) if (pid := values.get("pid")) else None,
+            "started_at": values.get("started_at"),
+            "last_sign_of_life": values.get("last_pass_at"),
+            "stopped_at": values.get("stopped_at"),
+        },
+        "mailbox": {
+            "source": values.get("source"),
+            "mode": values.get("mode"),  # "IDLE", "polling every 60s", "unreachable", ...
+            "last_successful_poll": values.get("last_poll_at"),
+            "last_error": values.get("last_error"),
+            "last_error_at": values.get("last_error_at"),
+            "unreachable_since": outage["started_at"] if outage else None,
+            "alert_sent_at": outage["alerted_at"] if outage else None,
+        },
+        "queues": {
+            "drafts_pending": drafts.get("pending", 0),
+            "drafts_approved_unsent": drafts.get("approved", 0),
+            "drafts_refused": drafts.get("failed", 0),
+            "messages_unprocessed": received["n"] if received else 0,
+            "outbox": outbox,
+        },
+        "next_digest": next_digest(store, cfg, now),
+    }
+
+
+def _daemon_state(values: dict[str, str | None], now: datetime) -> str:
+    started, stopped = values.get("started_at"), values.get("stopped_at")
+    if not started:
+        return "never started"
+    if stopped and stopped >= started:
+        return "stopped"
+    alive = values.get("last_pass_at") or started
+    if now - datetime.fromisoformat(alive) <= ALIVE_WITHIN:
+        return "running"
+    return "not responding"  # killed, crashed or hung: no sign of life for two minutes
+
+
+def next_digest(store: Store, cfg: Config, now: datetime) -> str | None:
+    """When the next digest goes out: today at [digest] time unless today's is already queued
+    (then tomorrow); a time in the past means it is due and goes out at the next pass."""
+    if not cfg.digest.enabled:
+        return None
+    tz = ZoneInfo(cfg.meetings.timezone)
+    hour, minute = (int(x) for x in cfg.digest.time.split(":"))
+    day = now.astimezone(tz).date()
+    if store.one("SELECT 1 FROM digests WHERE day = ?", (day.isoformat(),)):
+        day += timedelta(days=1)
+    at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
+    return at.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def format_text(data: dict[str, Any], cfg: Config, now: datetime | None = None) -> str:
+    """The report for a person: one line per subject, local times, ages."""
+    now = now or datetime.now(UTC)
+    tz = ZoneInfo(cfg.meetings.timezone)
+
+    def when(iso: str | None) -> str:
+        if not iso:
+            return "never"
+        at = datetime.fromisoformat(iso)
+        seconds = int((now - at).total_seconds())
+        ago = (f"{seconds}s ago" if abs(seconds) < 120 else f"{seconds // 60} min ago"
+               if abs(seconds) < 7200 else f"{seconds // 3600} h ago")
+        if seconds < 0:
+            ago = "in " + ago.removesuffix(" ago").lstrip("-")
+        return f"{at.astimezone(tz):%Y-%m-%d %H:%M %Z} ({ago})"
+
+    d, m, q = data["daemon"], data["mailbox"], data["queues"]
+    daemon = d["state"]
+    if d["state"] in ("running", "not responding"):
+        daemon += f" (pid {d['pid']}, since {when(d['started_at'])}, last sign of life " \
+                  f"{when(d['last_sign_of_life'])})"
+    elif d["state"] == "stopped":
+        daemon += f" at {when(d['stopped_at'])}"
+    lines = [
+        f"daemon:         {daemon}",
+        f"mailbox:        {m['source'] or cfg.mailbox.kind}: {m['mode'] or 'unknown'}",
+        f"last poll ok:   {when(m['last_successful_poll'])}",
+        f"last error:     {when(m['last_error_at'])}: {m['last_error']}" if m["last_error"]
+        else "last error:     none",
+    ]
+    if m["unreachable_since"]:
+        alert = f", alert sent {when(m['alert_sent_at'])}" if m["alert_sent_at"] else ""
+        lines.append(f"unreachable:    since {when(m['unreachable_since'])}{alert}")
+    outbox = ", ".join(f"{n} {state}" for state, n in q["outbox"].items())
+    lines += [
+        f"drafts:         {q['drafts_pending']} waiting for approval, "
+        f"{q['drafts_approved_unsent']} approved not yet sent, {q['drafts_refused']} refused "
+        "by the server",
+        f"messages:       {q['messages_unprocessed']} received, not yet processed",
+        f"outbox:         {outbox}",
+        f"next digest:    {_digest_line(data['next_digest'], now, when)}",
+    ]
+    return "\n".join(lines)
+
+
+def _digest_line(iso: str | None, now: datetime, when: Callable[[str], str]) -> str:
+    if not iso:
+        return "disabled"
+    if datetime.fromisoformat(iso) <= now:
+        return f"{when(iso).split(' (')[0]} (due: the running daemon sends it at its next pass)"
+    return when(iso)
