@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from inboxops import config
-from inboxops.intake.sources import MaildirSource
+from inboxops.intake.maildir import MaildirSource
 from inboxops.service.pipeline import Pipeline
 from inboxops.store import Store
 

@@ -103,7 +103,7 @@ def build_office(tmp_path: Path, imap_user: Any, smtp_sink: Any, language: str) 
 def _failed_login(tmp_path: Path, config: Path) -> None:
     """The IMAP watcher meets a refused login, as with a changed password: it is recorded."""
     from inboxops import config as config_module
-    from inboxops.intake.sources import ImapSource
+    from inboxops.intake.imap import ImapSource
     from inboxops.store import Store
 
     cfg = config_module.load(config)

@@ -122,6 +122,7 @@ def _stop_during_startup(signum: int, frame: object) -> None:
 def check(c: Context) -> None:
     """Validate the config and try the mailbox, the sender, the store and the templates."""
     from inboxops.intake.sources import open_source
+    from inboxops.outbound.mailbox import open_mailbox
     from inboxops.outbound.outbox import open_transport
     from inboxops.responders.render import Renderer
 
@@ -134,7 +135,7 @@ def check(c: Context) -> None:
         ("templates", lambda: f"{Renderer(cfg.replies.templates).folder}"),
         ("digest", lambda: _check_digest(c)),
         ("mailbox", source.check),
-        ("sender", open_transport(cfg.smtp, source).check),
+        ("sender", open_transport(cfg.smtp, open_mailbox(source)).check),
     ]
     if cfg.smtp.kind == "smtp":
         steps.append(("smtp", lambda: _check_smtp(cfg)))

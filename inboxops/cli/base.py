@@ -46,11 +46,12 @@ def _config_or_default(c: Context) -> Config:
 
 def _deliver(c: Context) -> None:
     from inboxops.intake.sources import open_source
+    from inboxops.outbound.mailbox import open_mailbox
     from inboxops.outbound.outbox import Outbox, open_transport
 
-    source = open_source(c.cfg.mailbox)
-    imap = source if c.cfg.mailbox.kind == "imap" else None
-    outbox = Outbox(c.store, open_transport(c.cfg.smtp, imap), source)
+    mailbox = open_mailbox(open_source(c.cfg.mailbox))
+    imap = mailbox if c.cfg.mailbox.kind == "imap" else None
+    outbox = Outbox(c.store, open_transport(c.cfg.smtp, imap), mailbox)
     sent = asyncio.run(outbox.deliver())
     for row in c.store.query("SELECT id, state, last_error FROM outbox WHERE state != 'sent' "
                              "AND state != 'queued' ORDER BY id DESC LIMIT 5"):

@@ -20,7 +20,9 @@ from typing import IO
 
 from inboxops.config import Config
 from inboxops.errors import InboxopsError
-from inboxops.intake.sources import ImapSource, MaildirSource, Source, open_source
+from inboxops.intake.imap import ImapSource
+from inboxops.intake.maildir import MaildirSource
+from inboxops.intake.sources import Source, open_source
 from inboxops.store import Store, now_iso
 
 log = logging.getLogger(__name__)
@@ -121,7 +123,7 @@ def _drain(process: ProcessFn) -> None:
 def _imap(source: ImapSource, store: Store, job: Backfill) -> Iterator[None]:
     """Record the period's messages batch by batch; yield after each batch."""
     with source.session() as client:
-        _, validity = source._select(client, readonly=True)
+        _, validity = source.select(client, readonly=True)
         uids = sorted(client.search(["SINCE", job.since]))
         known = store.known_keys(source.name, source.folder)
         todo = [u for u in uids if f"{validity}:{u}" not in known]
@@ -147,7 +149,7 @@ def _maildir(source: MaildirSource, store: Store, job: Backfill) -> Iterator[Non
     start = datetime(job.since.year, job.since.month, job.since.day, tzinfo=UTC).timestamp()
     known = store.known_keys(source.name, source.folder)
     files: list[tuple[float, str, Path]] = []
-    for key, path in source._files():
+    for key, path in source.files():
         try:
             mtime = path.stat().st_mtime
         except FileNotFoundError:

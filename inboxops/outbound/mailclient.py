@@ -19,8 +19,8 @@ from imapclient.imapclient import DRAFT, DRAFTS, SEEN
 
 from inboxops.config import Config
 from inboxops.errors import InboxopsError
+from inboxops.intake.imap import ImapSource
 from inboxops.intake.parse import parse_message
-from inboxops.intake.sources import ImapSource
 from inboxops.outbound.approval import DRAFT_HEADER, approve, draft_copy, reject
 from inboxops.store import Store, now_iso
 

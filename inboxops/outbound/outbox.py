@@ -27,9 +27,10 @@ import aiosmtplib
 
 from inboxops.config import SmtpConfig
 from inboxops.errors import InboxopsError, SendError, StateError
-from inboxops.intake.sources import NETWORK_ERRORS, Source
+from inboxops.intake.sources import NETWORK_ERRORS
 from inboxops.outbound.faults import halt_point
 from inboxops.outbound.liveness import identity, is_gone
+from inboxops.outbound.mailbox import Mailbox
 from inboxops.store import Store, now_iso
 
 log = logging.getLogger(__name__)
@@ -85,9 +86,9 @@ class OutboxDirTransport:
 class SmtpTransport:
     """aiosmtplib with explicit TLS (SMTP-1): implicit TLS or mandatory STARTTLS, certs checked."""
 
-    def __init__(self, cfg: SmtpConfig, source: Source | None = None) -> None:
+    def __init__(self, cfg: SmtpConfig, mailbox: Mailbox | None = None) -> None:
         self.cfg = cfg
-        self.source = source
+        self.mailbox = mailbox
 
     def _client(self) -> aiosmtplib.SMTP:
         ctx = ssl.create_default_context()
@@ -171,10 +172,10 @@ class SmtpTransport:
                     await smtp.quit()
 
     async def delivered(self, row: dict[str, Any]) -> bool | None:
-        if self.source is None:
+        if self.mailbox is None:
             return None
         try:
-            return self.source.find_sent(row["message_id"]) or None
+            return self.mailbox.find_sent(row["message_id"]) or None
         except NETWORK_ERRORS:
             return None
 
@@ -182,17 +183,17 @@ class SmtpTransport:
         return f"SMTP {self.cfg.host}:{self.cfg.port} ({self.cfg.security})"
 
 
-def open_transport(cfg: SmtpConfig, source: Source | None) -> Transport:
-    return OutboxDirTransport(cfg) if cfg.kind == "outbox-dir" else SmtpTransport(cfg, source)
+def open_transport(cfg: SmtpConfig, mailbox: Mailbox | None) -> Transport:
+    return OutboxDirTransport(cfg) if cfg.kind == "outbox-dir" else SmtpTransport(cfg, mailbox)
 
 
 class Outbox:
     """Drains the outbox through a transport and does the after-send chores."""
 
-    def __init__(self, store: Store, transport: Transport, source: Source | None) -> None:
+    def __init__(self, store: Store, transport: Transport, mailbox: Mailbox | None) -> None:
         self.store = store
         self.transport = transport
-        self.source = source
+        self.mailbox = mailbox
 
     async def recover(self, now: datetime | None = None) -> None:
         """Rows left `sending` by a crash (their lease ran out): confirm them, else requeue only
@@ -343,7 +344,7 @@ class Outbox:
 
     async def after_send(self) -> None:
         """File sent replies in Sent and flag the originals \\Answered; idempotent, retried."""
-        if self.source is None:
+        if self.mailbox is None:
             return
         rows = self.store.query(
             "SELECT o.id, o.raw, o.message_id, o.answers_pk FROM outbox o "
@@ -353,7 +354,7 @@ class Outbox:
             return
         try:
             for row in rows:
-                self.source.save_sent(row["raw"], row["message_id"])
+                self.mailbox.save_sent(row["raw"], row["message_id"])
             ids = [r["answers_pk"] for r in rows if r["answers_pk"]]
             marks = ",".join("?" * len(ids))
             answered = self.store.query(
@@ -361,7 +362,7 @@ class Outbox:
                 f"WHERE id IN ({marks})", ids
             ) if ids else []
             if answered:
-                self.source.mark_answered(answered)
+                self.mailbox.mark_answered(answered)
             halt_point("filed")
         except Exception as e:  # noqa: BLE001 - the mail is sent; filing it can wait
             log.warning("could not file sent mail yet: %s", e)

@@ -1,8 +1,8 @@
 """`inboxops run`: wires config, store, sources, pipeline, outbox and scheduler; handles signals.
 
-Intake runs in a thread for IMAP (imapclient blocks; IDLE needs its own connection) or as a
-scheduled directory scan for Maildir. Whenever mail is recorded, or every few seconds anyway, the
-work loop processes received messages, sorts them in the mailbox and drains the outbox.
+Intake runs in a thread of its own, whatever the source (imapclient blocks and IDLE needs its own
+connection; a Maildir is scanned every second). Whenever mail is recorded, or every few seconds
+anyway, the work loop processes received messages, sorts them in the mailbox and drains the outbox.
 
 systemd (SYSD-1..6) is told READY=1 once config, store and the first mailbox login are fine,
 STATUS= on changes, WATCHDOG=1 only while the fetch and work loops both make progress, and
@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from inboxops.classifiers.corrections import reclassify
 from inboxops.config import Config, load
 from inboxops.errors import InboxopsError
-from inboxops.intake.sources import ImapSource, Source, open_source
-from inboxops.outbound import mailclient
+from inboxops.intake.sources import Source, open_source
+from inboxops.outbound.mailbox import Mailbox, open_mailbox
 from inboxops.outbound.outbox import Outbox, open_transport
 from inboxops.service import health
 from inboxops.service.digest import queue_digest
@@ -60,8 +60,9 @@ class Daemon:
         self.cfg = cfg
         self.store = Store(cfg.store.path)
         self.source: Source = open_source(cfg.mailbox)
-        imap = self.source if cfg.mailbox.kind == "imap" else None
-        self.outbox = Outbox(self.store, open_transport(cfg.smtp, imap), self.source)
+        self.mailbox: Mailbox = open_mailbox(self.source)
+        imap = self.mailbox if cfg.mailbox.kind == "imap" else None
+        self.outbox = Outbox(self.store, open_transport(cfg.smtp, imap), self.mailbox)
         self.pipeline = Pipeline(cfg, self.store)
         self.stop_event = threading.Event()
         self.wake = asyncio.Event()
@@ -82,9 +83,9 @@ class Daemon:
         while self.pipeline.process_pending(limit=100):
             self.heartbeats.beat("work")  # a long backlog is progress, not a hang
             await asyncio.sleep(0)  # let signals and other tasks in between batches
-        # While the watcher knows the IMAP server is down, the mailbox chores would only fail
+        # While the watcher knows the mailbox is unreachable, the mailbox chores would only fail
         # and log a warning each (every few seconds, for as long as the outage lasts).
-        if not (isinstance(self.source, ImapSource) and health.open_outage(self.store)):
+        if not health.open_outage(self.store):
             await self.sort_pending()
             await self.sync_mail_client()
             await self.learn_from_folders()
@@ -99,7 +100,7 @@ class Daemon:
         if not rows:
             return
         try:
-            done = await asyncio.to_thread(self.source.apply_categories, rows)
+            done = await asyncio.to_thread(self.mailbox.apply_categories, rows)
         except Exception as e:  # noqa: BLE001 - sorting is retried on the next pass
             log.warning("could not sort %d message(s) in the mailbox yet: %s", len(rows), e)
             return
@@ -112,7 +113,7 @@ class Daemon:
 
     async def sync_mail_client(self) -> None:
         """Drafts out to the assistant's Drafts folder, decisions back from it."""
-        if not isinstance(self.source, ImapSource) or not self.cfg.approval.mail_client:
+        if not self.mailbox.syncs_drafts or not self.cfg.approval.mail_client:
             return
         try:
             await asyncio.to_thread(self._sync_in_thread)
@@ -120,16 +121,15 @@ class Daemon:
             log.warning("could not sync drafts with the mail client: %s", e)
 
     def _sync_in_thread(self) -> None:
-        assert isinstance(self.source, ImapSource)
         store = Store(self.cfg.store.path)
         try:
-            mailclient.sync(store, self.cfg, self.source)
+            self.mailbox.sync_drafts(store, self.cfg)
         finally:
             store.close()
 
     async def learn_from_folders(self) -> None:
         """Messages the assistant moved between category folders are corrections."""
-        if not isinstance(self.source, ImapSource) or self.cfg.mailbox.sort != "folder":
+        if self.cfg.mailbox.sort != "folder":
             return
         if time.monotonic() - self._folders_checked < FOLDER_CHECK_INTERVAL:
             return  # one look a minute is plenty for a human moving mail
@@ -166,25 +166,11 @@ class Daemon:
             log.warning("message %s: %s", row["id"], e)
 
     def _moved_in_thread(self) -> list[tuple[str, str]]:
-        assert isinstance(self.source, ImapSource)
         store = Store(self.cfg.store.path)
         try:
-            return self.source.moved_by_user(store)
+            return self.mailbox.moved_by_user(store)
         finally:
             store.close()
-
-    async def poll(self) -> None:
-        """Scheduled directory scan (Maildir): record new files, then wake the work loop."""
-        self.heartbeats.beat("fetch")
-        try:
-            found = await asyncio.to_thread(self._poll_in_thread)
-        except Exception as e:  # noqa: BLE001 - recorded as an outage; the next scan retries
-            log.warning("cannot read the mailbox: %s", e)
-            self._mailbox_health(self.store, str(e), "")
-            return
-        self._mailbox_health(self.store, None, f"scanning every {self._poll_seconds:g}s")
-        if found:
-            self.wake.set()
 
     def _poll_in_thread(self) -> int:
         store = Store(self.cfg.store.path)
@@ -236,17 +222,12 @@ class Daemon:
         sd_notify("STATUS=starting: connecting to the mailbox")
         await self.outbox.recover()
         ready = asyncio.Event()
-        thread = None
-        if isinstance(self.source, ImapSource):
-            thread = threading.Thread(target=self._watch_imap, args=(loop, ready), daemon=True,
-                                      name="imap-watch")
-            thread.start()
-            scheduler = build_scheduler(self.cfg, digest=self.digest, poll=None, poll_seconds=60)
-        else:
-            await self.poll()
-            ready.set()
-            scheduler = build_scheduler(self.cfg, digest=self.digest, poll=self.poll,
-                                        poll_seconds=self._poll_seconds)
+        # Intake watches in a thread of its own (IMAP IDLE holds its connection; a Maildir is
+        # scanned every second), and wakes the work loop when it recorded mail.
+        thread = threading.Thread(target=self._watch, args=(loop, ready), daemon=True,
+                                  name="intake-watch")
+        thread.start()
+        scheduler = build_scheduler(self.cfg, digest=self.digest)
         scheduler.start()  # its chores job also runs now: a digest missed while down goes out
         limit = watchdog_seconds()
         watchdog = (asyncio.ensure_future(feed_watchdog(self.heartbeats, limit, self.stopping))
@@ -265,7 +246,7 @@ class Daemon:
                 self.wake.clear()  # before the pass: a wake-up during it means "pass again"
                 await self._one_pass()
                 self.heartbeats.beat("work")
-                if thread is not None and not thread.is_alive() and not self.stopping.is_set():
+                if not thread.is_alive() and not self.stopping.is_set():
                     # Intake is dead: exit non-zero so systemd restarts us (SYSD-3).
                     log.error("the IMAP watcher stopped unexpectedly; exiting for a restart")
                     self.exit_code = 1
@@ -284,8 +265,8 @@ class Daemon:
             self.stop_event.set()
             if watchdog is not None:
                 watchdog.cancel()
-            if thread is not None:  # the watcher leaves IDLE and logs out within a second
-                await asyncio.to_thread(thread.join, 3)
+            # the watcher leaves IDLE (or its scan) and logs out within a second
+            await asyncio.to_thread(thread.join, 3)
             with contextlib.suppress(Exception):
                 health.set_status(self.store, mode="stopped", stopped_at=health.now_iso())
             self.pipeline.close()
@@ -373,8 +354,7 @@ class Daemon:
         log.info("reloaded templates from %s and the classifier rules", cfg.replies.templates)
         self._status = ""
 
-    def _watch_imap(self, loop: asyncio.AbstractEventLoop, ready: asyncio.Event) -> None:
-        assert isinstance(self.source, ImapSource)
+    def _watch(self, loop: asyncio.AbstractEventLoop, ready: asyncio.Event) -> None:
         store = Store(self.cfg.store.path)
 
         def beat() -> None:
@@ -412,10 +392,6 @@ class Daemon:
             log.exception("could not record the mailbox state")
         if error is not None:
             sd_notify(f"STATUS=mailbox unreachable: {error}; retrying")
-
-    @property
-    def _poll_seconds(self) -> float:
-        return min(self.cfg.mailbox.poll_seconds, 1.0)
 
     @staticmethod
     def _call_in_loop(loop: asyncio.AbstractEventLoop, fn: Callable[[], object]) -> None:

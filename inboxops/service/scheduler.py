@@ -1,4 +1,4 @@
-"""APScheduler jobs: the periodic chores (digest, reminders) and, for Maildir, the directory scan.
+"""APScheduler jobs: the periodic chores (digest, reminders).
 
 The scheduler only triggers work; what the work does and whether it already happened is decided
 by state in the store, so a misfire, a restart or a double trigger is harmless. The digest is not
@@ -27,22 +27,14 @@ def build_scheduler(
     cfg: Config,
     *,
     digest: Callable[[], Awaitable[None]],
-    poll: Callable[[], Awaitable[None]] | None,
-    poll_seconds: float,
 ) -> AsyncIOScheduler:
-    """A scheduler with the chores job (digest, reminders) and, for sources without push, the
-    poll job. Both run once at start-up too."""
+    """A scheduler with the chores job (digest, reminders); it runs once at start-up too."""
     tz = ZoneInfo(cfg.meetings.timezone)
     scheduler = AsyncIOScheduler(timezone=tz)
     scheduler.add_job(
         digest, IntervalTrigger(seconds=CHORE_SECONDS), id="chores", coalesce=True,
         max_instances=1, next_run_time=datetime.now(tz),
     )
-    if poll is not None:
-        scheduler.add_job(
-            poll, IntervalTrigger(seconds=poll_seconds), id="poll", coalesce=True,
-            max_instances=1, next_run_time=datetime.now(tz),
-        )
     return scheduler
 
 

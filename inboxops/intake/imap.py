@@ -1,0 +1,244 @@
+"""IMAP intake: a folder watched with IDLE (or polling), new mail recorded by UID in batches.
+
+imapclient blocks, so this runs in the daemon's intake thread (IDLE needs a connection of its
+own); actions on the mailbox open short-lived sessions through `session()`
+(`inboxops.outbound.mailbox`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from imapclient import IMAPClient
+from imapclient.imapclient import SENT, SocketTimeout
+
+from inboxops.config import MailboxConfig
+from inboxops.errors import MailboxError
+from inboxops.intake.first_start import imap_start
+from inboxops.intake.sources import NETWORK_ERRORS, note_mailbox_error, wait_beating
+from inboxops.store import Store
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH_BYTES = 32 * 1024 * 1024
+
+
+class ImapSource:
+    """An IMAP folder watched with IDLE (or polling), plus short-lived connections for actions."""
+
+    def __init__(self, cfg: MailboxConfig) -> None:
+        self.cfg = cfg
+        self.folder = cfg.folder
+        self.name = f"imap:{cfg.username}@{cfg.host}:{cfg.port}"
+
+    # connection ---------------------------------------------------------------------------
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context()  # certificate and host name checks stay on
+        if self.cfg.ca_file:
+            ctx.load_verify_locations(cafile=str(self.cfg.ca_file))
+        return ctx
+
+    def connect(self, read_timeout: float = 60) -> IMAPClient:
+        """Connect and log in; raise MailboxError saying what failed."""
+        password = self.cfg.password("mailbox")
+        try:
+            client = IMAPClient(
+                self.cfg.host, port=self.cfg.port, ssl=self.cfg.security == "tls",
+                ssl_context=self._ssl_context(),
+                timeout=SocketTimeout(connect=15, read=read_timeout),
+            )
+        except NETWORK_ERRORS as e:
+            raise MailboxError(
+                f"cannot connect to IMAP {self.cfg.host}:{self.cfg.port} "
+                f"({self.cfg.security}): {e}"
+            ) from None
+        try:
+            if self.cfg.security == "starttls":
+                client.starttls(self._ssl_context())
+            client.login(self.cfg.username, password)
+        except NETWORK_ERRORS as e:
+            with contextlib.suppress(*NETWORK_ERRORS):
+                client.shutdown()
+            raise MailboxError(
+                f"IMAP login as {self.cfg.username} on {self.cfg.host} failed: {e}"
+            ) from None
+        return client
+
+    @contextmanager
+    def session(self) -> Iterator[IMAPClient]:
+        client = self.connect()
+        try:
+            yield client
+        finally:
+            with contextlib.suppress(*NETWORK_ERRORS):
+                client.logout()
+
+    # intake -------------------------------------------------------------------------------
+
+    def fetch_new(
+        self, client: IMAPClient, store: Store, uidvalidity: int,
+        beat: Callable[[], None] = lambda: None,
+    ) -> int:
+        """Record messages above the last UID, in batches; the folder must be selected."""
+        known_validity, last_uid = store.mailbox_state(self.name, self.folder)
+        if known_validity is None:
+            last_uid = imap_start(client, store, self.name, self.cfg, uidvalidity)
+        elif known_validity != uidvalidity:
+            log.warning(
+                "UIDVALIDITY of %s changed (%s -> %s): resyncing, duplicates caught by hash",
+                self.folder, known_validity, uidvalidity,
+            )
+            last_uid = 0
+        # IMAP-2: "n:*" always matches the highest UID, so filter uid > last_uid ourselves.
+        uids = sorted(u for u in client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid)
+        count = 0
+        for batch in self._batches(client, uids):
+            beat()
+            fetched = client.fetch(batch, ["BODY.PEEK[]"])
+            with store.tx():  # the batch and the new last UID commit together
+                for uid in batch:
+                    data = fetched.get(uid)
+                    if not data or b"BODY[]" not in data:
+                        log.warning("UID %s vanished before it could be fetched", uid)
+                        continue
+                    key = f"{uidvalidity}:{uid}"
+                    if store.record_incoming(
+                        self.name, self.folder, key, data[b"BODY[]"],
+                        uidvalidity=uidvalidity, uid=uid,
+                    ) is not None:
+                        count += 1
+                store.set_mailbox_state(self.name, self.folder, uidvalidity, batch[-1])
+            del fetched
+        if not uids:
+            store.set_mailbox_state(self.name, self.folder, uidvalidity, last_uid)
+        return count
+
+    def _batches(self, client: IMAPClient, uids: list[int]) -> Iterator[list[int]]:
+        """UIDs in batches of at most batch_size messages and MAX_BATCH_BYTES (IMAP-6: sizes
+        first, so a backlog of big attachments never sits in memory at once)."""
+        for start in range(0, len(uids), self.cfg.batch_size):
+            chunk = uids[start:start + self.cfg.batch_size]
+            sizes = client.fetch(chunk, ["RFC822.SIZE"])
+            batch: list[int] = []
+            total = 0
+            for uid in chunk:
+                size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
+                if batch and total + size > MAX_BATCH_BYTES:
+                    yield batch
+                    batch, total = [], 0
+                batch.append(uid)
+                total += size
+            if batch:
+                yield batch
+
+    def select(self, client: IMAPClient, readonly: bool) -> tuple[dict[bytes, Any], int]:
+        """SELECT (or EXAMINE) the watched folder; return its info and UIDVALIDITY."""
+        info = client.select_folder(self.folder, readonly=readonly)
+        return info, int(info[b"UIDVALIDITY"])
+
+    def poll(self, store: Store) -> int:
+        """One connection, one pass: for `inboxops run --once` and for checks."""
+        with self.session() as client:
+            _, validity = self.select(client, readonly=True)
+            return self.fetch_new(client, store, validity)
+
+    def watch(
+        self, store: Store, stop: threading.Event, on_new: Callable[[int], None],
+        on_ready: Callable[[], None] | None = None,
+        beat: Callable[[], None] = lambda: None,
+        health: Callable[[str | None, str], None] = lambda error, mode: None,
+    ) -> None:
+        """Run until `stop` is set: fetch, then IDLE (or poll), reconnecting with backoff.
+
+        `beat` is called at least every second while the loop makes progress (or waits on
+        purpose): the watchdog's evidence that intake is alive. `health(None, mode)` follows
+        every successful fetch, `health(error, "")` every failure to reach or log in.
+        """
+        delay = 1.0
+        while not stop.is_set():
+            client = None
+            beat()
+            try:
+                client = self.connect(read_timeout=max(60.0, self.cfg.poll_seconds + 30))
+                _, validity = self.select(client, readonly=True)
+                new = self.fetch_new(client, store, validity, beat)
+                use_idle = self.cfg.idle and b"IDLE" in client.capabilities()
+                mode = "IDLE" if use_idle else f"polling every {self.cfg.poll_seconds:g}s"
+                health(None, mode)
+                if on_ready:
+                    on_ready()
+                    on_ready = None
+                on_new(new)
+                delay = 1.0
+                log.info("watching %s on %s with %s", self.folder, self.cfg.host, mode)
+                while not stop.is_set():
+                    beat()
+                    if use_idle:
+                        self._idle_once(client, stop, beat)
+                    else:
+                        wait_beating(stop, self.cfg.poll_seconds, beat)
+                        client.noop()
+                    if stop.is_set():
+                        break
+                    new = self.fetch_new(client, store, validity, beat)
+                    health(None, mode)
+                    if new:
+                        on_new(new)
+            except (MailboxError, *NETWORK_ERRORS) as e:
+                wait = min(300.0, delay) * random.uniform(0.8, 1.2)
+                log.warning("IMAP connection problem: %s; retrying in %.0fs", e, wait)
+                note_mailbox_error(store, e)
+                health(str(e), "")
+                wait_beating(stop, wait, beat)
+                delay = min(300.0, delay * 2)
+            except Exception as e:  # e.g. "database is locked": keep intake alive, with backoff
+                wait = min(300.0, delay) * random.uniform(0.8, 1.2)
+                log.exception("IMAP intake failed; retrying in %.0fs", wait)
+                with contextlib.suppress(Exception):
+                    health(f"{type(e).__name__}: {e}", "")
+                wait_beating(stop, wait, beat)
+                delay = min(300.0, delay * 2)
+            finally:
+                if client is not None:
+                    with contextlib.suppress(*NETWORK_ERRORS):
+                        client.logout()
+
+    def _idle_once(
+        self, client: IMAPClient, stop: threading.Event, beat: Callable[[], None]
+    ) -> None:
+        """IDLE until something happens, `stop` is set, or 5 minutes pass (RFC 2177: < 29)."""
+        client.idle()
+        try:
+            for _ in range(300):
+                if stop.is_set():
+                    return
+                beat()
+                responses = client.idle_check(timeout=1)
+                if any(isinstance(r, tuple) and len(r) > 1 and r[1] == b"EXISTS"
+                       for r in responses):
+                    return
+        finally:
+            client.idle_done()
+
+    def sent_folder(self, client: IMAPClient) -> str | None:
+        """The folder sent mail is filed in: configured, or the server's \\Sent (RFC 6154)."""
+        return self.cfg.sent_folder or client.find_special_folder(SENT)
+
+    def check(self) -> str:
+        with self.session() as client:
+            info, _ = self.select(client, readonly=True)
+            caps = client.capabilities()
+            sent = self.sent_folder(client)
+        return (
+            f"IMAP {self.cfg.username}@{self.cfg.host}:{self.cfg.port} ({self.cfg.security}): "
+            f"{self.folder} has {info.get(b'EXISTS', '?')} message(s); "
+            f"IDLE {'yes' if b'IDLE' in caps else 'no'}; Sent folder {sent or 'not found'}"
+        )

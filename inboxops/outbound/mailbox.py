@@ -1,0 +1,267 @@
+"""Writing to the mailbox: filing by category, the Sent copy, \\Answered, and noticing mail the
+assistant moved between category folders (a correction) and drafts they decided on.
+
+Intake only reads the mailbox (`inboxops.intake`); everything that changes it is here, behind one
+protocol, so the daemon and the outbox never ask which kind of mailbox they have. Every method
+blocks (IMAP round trips, file renames): callers run it in the worker pool, never on the loop.
+Mail is never deleted and never marked \\Seen (IMAP-8).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import ssl
+from typing import Any, Protocol
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+from imapclient.imapclient import ANSWERED, SEEN
+
+from inboxops.config import Config, MailboxConfig
+from inboxops.intake.imap import ImapSource
+from inboxops.intake.maildir import MaildirSource
+from inboxops.intake.sources import Source
+from inboxops.outbound import mailclient
+from inboxops.store import Store
+
+log = logging.getLogger(__name__)
+
+KEYWORDS = {"inquiry": "$Inquiry", "complaint": "$Complaint", "meeting": "$Meeting",
+            "other": "$Other"}
+
+
+class Mailbox(Protocol):
+    """What the daemon and the outbox may do to the mailbox."""
+
+    syncs_drafts: bool  # drafts can be published to, and decided in, the mail client
+
+    def apply_categories(self, rows: list[dict[str, Any]]) -> list[int]:
+        """File each message by its category; return the ids now done (refused ones too)."""
+        ...
+
+    def moved_by_user(self, store: Store) -> list[tuple[str, str]]:
+        """(Message-ID, category) of mail the assistant moved into a category folder."""
+        ...
+
+    def save_sent(self, raw: bytes, message_id: str) -> bool:
+        """File the exact sent bytes in Sent unless already there; False if not filed."""
+        ...
+
+    def find_sent(self, message_id: str) -> bool:
+        """Is a message with this Message-ID in Sent? (SMTP-3: asked before any resend)."""
+        ...
+
+    def mark_answered(self, rows: list[dict[str, Any]]) -> None:
+        """Set \\Answered on the originals of sent replies."""
+        ...
+
+    def sync_drafts(self, store: Store, cfg: Config) -> None:
+        """Drafts out to the assistant's Drafts folder, their decisions back."""
+        ...
+
+
+def open_mailbox(source: Source) -> Mailbox:
+    """The mailbox actions for this source."""
+    if isinstance(source, ImapSource):
+        return ImapMailbox(source)
+    assert isinstance(source, MaildirSource)
+    return MaildirMailbox(source)
+
+
+class MaildirMailbox:
+    """A local Maildir: sorting renames files into Maildir++ folders; no Sent, no drafts (the
+    outbox directory is the record of what was sent, the CLI the place to approve)."""
+
+    syncs_drafts = False
+
+    def __init__(self, source: MaildirSource) -> None:
+        self.source = source
+        self.cfg: MailboxConfig = source.cfg
+
+    def apply_categories(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Move each message to <prefix>.<Category> (Maildir++); nothing unless sort = folder."""
+        if self.cfg.sort != "folder":
+            return [row["id"] for row in rows]
+        files = dict(self.source.files())
+        done = []
+        for row in rows:
+            path = files.get(row["source_key"])
+            if path is None:
+                done.append(row["id"])  # already moved or gone: nothing left to do
+                continue
+            target = self.source.path / f".{self.cfg.folder_prefix}.{row['category'].title()}"
+            for sub in ("new", "cur", "tmp"):
+                (target / sub).mkdir(parents=True, exist_ok=True)
+            os.rename(path, target / path.parent.name / path.name)
+            done.append(row["id"])
+        return done
+
+    def save_sent(self, raw: bytes, message_id: str) -> bool:
+        return False  # the outbox directory is the record of what was sent
+
+    def find_sent(self, message_id: str) -> bool:
+        return False
+
+    def mark_answered(self, rows: list[dict[str, Any]]) -> None:
+        return None
+
+    def moved_by_user(self, store: Store) -> list[tuple[str, str]]:
+        return []
+
+    def sync_drafts(self, store: Store, cfg: Config) -> None:
+        return None
+
+
+class ImapMailbox:
+    """An IMAP mailbox: each action opens a short-lived session of its own, so it can run in
+    any worker thread while the intake thread keeps its IDLE connection."""
+
+    syncs_drafts = True
+
+    def __init__(self, source: ImapSource) -> None:
+        self.source = source
+        self.cfg: MailboxConfig = source.cfg
+
+    def _folder(self, client: IMAPClient, category: str) -> str:
+        delimiter = client.namespace().personal[0][1] or "/"
+        name = f"{self.cfg.folder_prefix}{delimiter}{category.title()}"
+        if not client.folder_exists(name):
+            client.create_folder(name)
+        return name
+
+    def apply_categories(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Set the category keyword or move to the category folder; never \\Seen, never delete."""
+        if self.cfg.sort == "off":
+            return [row["id"] for row in rows]
+        done = []
+        with self.source.session() as client:
+            info, validity = self.source.select(client, readonly=False)
+            keywords_ok = b"\\*" in info.get(b"PERMANENTFLAGS", ())
+            caps = client.capabilities()
+            # IMAP-8: MOVE, else COPY + \Deleted + UID EXPUNGE of that UID (UIDPLUS); never a
+            # bare EXPUNGE, which would also remove other clients' \Deleted mail.
+            can_move = b"MOVE" in caps or b"UIDPLUS" in caps
+            for row in rows:
+                try:
+                    self._sort_one(client, row, validity, keywords_ok, can_move, b"MOVE" in caps)
+                except IMAPClientError as e:  # the server refused this one: do not retry it
+                    log.warning("sorting message %s refused by the server: %s", row["id"], e)
+                except (OSError, ssl.SSLError, EOFError) as e:
+                    log.warning("sorting stopped at message %s: %s", row["id"], e)
+                    break
+                done.append(row["id"])
+        return done
+
+    def _sort_one(
+        self, client: IMAPClient, row: dict[str, Any], validity: int, keywords_ok: bool,
+        can_move: bool, has_move: bool,
+    ) -> None:
+        if row["uidvalidity"] != validity:
+            return  # the folder was rebuilt; that UID means nothing now
+        uid = row["uid"]
+        want_folder = self.cfg.sort == "folder" or not keywords_ok
+        if want_folder and can_move:
+            target = self._folder(client, row["category"])
+            if has_move:
+                client.move([uid], target)
+            else:
+                client.copy([uid], target)
+                client.add_flags([uid], [b"\\Deleted"], silent=True)
+                client.uid_expunge([uid])
+        elif keywords_ok:
+            client.add_flags([uid], [KEYWORDS[row["category"]]], silent=True)
+        else:
+            log.info("message %s: server keeps neither keywords nor moves; category in the "
+                     "database only", row["id"])
+
+    def moved_by_user(self, store: Store) -> list[tuple[str, str]]:
+        """(Message-ID, category) for mail that arrived in a category folder since last time.
+
+        Mail we filed there ourselves already has that category; anything else was moved by
+        the assistant in their mail client, and is a correction (issue 3: learn from folders).
+        """
+        if self.cfg.sort != "folder":
+            return []
+        found: list[tuple[str, str]] = []
+        marker = f"{self.cfg.folder_prefix}/*"  # set once the folders were first looked at
+        first_look = store.mailbox_state(self.source.name, marker) == (None, 0)
+        with self.source.session() as client:
+            delimiter = client.namespace().personal[0][1] or "/"
+            for category in KEYWORDS:
+                folder = f"{self.cfg.folder_prefix}{delimiter}{category.title()}"
+                if not client.folder_exists(folder):
+                    continue
+                info = client.select_folder(folder, readonly=True)
+                validity = int(info[b"UIDVALIDITY"])
+                known, last = store.mailbox_state(self.source.name, folder)
+                if first_look:  # what is there before we ever looked is history, not news
+                    uids = client.search(["ALL"])
+                    store.set_mailbox_state(self.source.name, folder, validity,
+                                            max(uids, default=0))
+                    continue
+                if known != validity:
+                    last = 0
+                uids = [u for u in client.search(["UID", f"{last + 1}:*"]) if u > last]
+                for start in range(0, len(uids), 500):
+                    chunk = uids[start:start + 500]
+                    key = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
+                    for data in client.fetch(chunk, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]
+                                             ).values():
+                        header = data.get(key, b"").decode("ascii", "replace")
+                        m = re.search(r"<[^<>\s]+>", header)
+                        if m:
+                            found.append((m.group(0), category))
+                if uids:
+                    store.set_mailbox_state(self.source.name, folder, validity, max(uids))
+        if first_look:
+            store.set_mailbox_state(self.source.name, marker, 1, 1)
+        return found
+
+    def find_sent(self, message_id: str) -> bool:
+        """Is a message with this Message-ID in Sent? (SMTP-3: checked before any resend)."""
+        with self.source.session() as client:
+            folder = self.source.sent_folder(client)
+            if not folder:
+                return False
+            client.select_folder(folder, readonly=True)
+            return bool(client.search(["HEADER", "Message-ID", message_id]))
+
+    def save_sent(self, raw: bytes, message_id: str) -> bool:
+        """Append the exact sent bytes to Sent, unless already there (SMTP-4)."""
+        if self.cfg.save_sent == "never":
+            return False
+        with self.source.session() as client:
+            folder = self.source.sent_folder(client)
+            if not folder:
+                log.warning("no Sent folder found; set [mailbox] sent_folder")
+                return False
+            if self.cfg.save_sent == "auto" and b"X-GM-EXT-1" in client.capabilities():
+                return False  # Gmail files its own copy
+            client.select_folder(folder, readonly=True)
+            if not client.search(["HEADER", "Message-ID", message_id]):
+                client.append(folder, raw, flags=[SEEN])
+        return True
+
+    def mark_answered(self, rows: list[dict[str, Any]]) -> None:
+        """Set \\Answered on the originals: by UID in the watched folder, or found by
+        Message-ID in the category folder we filed them into."""
+        with self.source.session() as client:
+            _, validity = self.source.select(client, readonly=False)
+            filed = [r for r in rows if r.get("filed_category") and self.cfg.sort == "folder"]
+            uids = [r["uid"] for r in rows if r["uidvalidity"] == validity and r not in filed]
+            if uids:
+                client.add_flags(uids, [ANSWERED], silent=True)
+            delimiter = (client.namespace().personal[0][1] or "/") if filed else "/"
+            for row in filed:
+                folder = f"{self.cfg.folder_prefix}{delimiter}{row['filed_category'].title()}"
+                if not row["message_id"] or not client.folder_exists(folder):
+                    continue
+                client.select_folder(folder)
+                found = client.search(["HEADER", "Message-ID", row["message_id"]])
+                if found:
+                    client.add_flags(found, [ANSWERED], silent=True)
+
+    def sync_drafts(self, store: Store, cfg: Config) -> None:
+        mailclient.sync(store, cfg, self.source)
