@@ -21,10 +21,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from inboxops import CONFIG_ENV_VAR
 from inboxops.errors import ConfigError
 
 DEFAULT_PATH = "config.toml"
-ENV_VAR = "INBOXOPS_CONFIG"
+ENV_VAR = CONFIG_ENV_VAR
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 

@@ -6,27 +6,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import click
 
+from inboxops import CONFIG_ENV_VAR as ENV_VAR
 from inboxops import __version__
 from inboxops.cli.base import Context, _config_or_default, _deliver, pass_ctx
 from inboxops.cli.meetings import eval_times, meetings
-from inboxops.config import ENV_VAR, Config
 from inboxops.errors import InboxopsError
 from inboxops.models import CATEGORIES
-from inboxops.outbound.approval import approve as approve_draft
-from inboxops.outbound.approval import pending
-from inboxops.outbound.approval import reject as reject_draft
-from inboxops.store import Store
+
+if TYPE_CHECKING:  # each command imports what it needs: `inboxops --help` stays quick
+    from inboxops.config import Config
 
 
 def setup_logging(level: str) -> None:
@@ -104,6 +102,8 @@ def run(c: Context, once: bool) -> None:
     # work is in flight yet) and SIGHUP is ignored (its default action would kill us).
     signal.signal(signal.SIGTERM, _stop_during_startup)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    import asyncio
+
     from inboxops.service.daemon import Daemon
 
     setup_logging(c.cfg.log.level)
@@ -187,6 +187,8 @@ def _check_smtp(cfg: Config) -> str:
         await smtp.quit()
         return f"connected{' and logged in' if cfg.smtp.username else ''}"
 
+    import asyncio
+
     return asyncio.run(probe())
 
 
@@ -195,6 +197,8 @@ def _check_smtp(cfg: Config) -> str:
 @pass_ctx
 def drafts(c: Context, as_json: bool) -> None:
     """List drafts waiting for approval."""
+    from inboxops.outbound.approval import pending
+
     rows = pending(c.store)
     if as_json:
         out = [
@@ -251,6 +255,8 @@ def approve(c: Context, draft_id: int, edit: bool, no_send: bool) -> None:
         text = click.edit(draft["body_text"], require_save=False, extension=".txt")
         if not text or not text.strip():
             raise click.ClickException("empty text: draft left pending")
+    from inboxops.outbound.approval import approve as approve_draft
+
     ids = approve_draft(c.store, c.cfg, draft_id, text=text, by="cli")
     click.echo(f"draft {draft_id} approved; queued outbox {', '.join(map(str, ids))}")
     if not no_send:
@@ -262,6 +268,8 @@ def approve(c: Context, draft_id: int, edit: bool, no_send: bool) -> None:
 @pass_ctx
 def reject(c: Context, draft_id: int) -> None:
     """Reject a draft: nothing is sent."""
+    from inboxops.outbound.approval import reject as reject_draft
+
     reject_draft(c.store, draft_id, by="cli")
     click.echo(f"draft {draft_id} rejected")
 
@@ -322,6 +330,7 @@ def classify(c: Context, path: Path, as_json: bool) -> None:
     """Classify one .eml file and say why."""
     from inboxops.intake.parse import parse_message
     from inboxops.service.pipeline import build_chain
+    from inboxops.store import Store
 
     cfg = _config_or_default(c)
     parsed = parse_message(path.read_bytes())
@@ -390,6 +399,7 @@ def evaluate(c: Context, path: Path, as_json: bool, learn_from: Path | None) -> 
     from inboxops.classifiers.corrections import record
     from inboxops.classifiers.evaluate import format_report, parsed_items, read_items, scores
     from inboxops.service.pipeline import build_chain
+    from inboxops.store import Store
 
     cfg = _config_or_default(c)
     store = Store(":memory:")  # corrections for this run only; the real store is untouched

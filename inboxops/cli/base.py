@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from inboxops.config import Config, load
-from inboxops.store import Store
+if TYPE_CHECKING:
+    from inboxops.config import Config
+    from inboxops.store import Store
 
 
 class Context:
@@ -22,12 +23,16 @@ class Context:
     @property
     def cfg(self) -> Config:
         if self._cfg is None:
+            from inboxops.config import load
+
             self._cfg = load(self.config_path)
         return self._cfg
 
     @property
     def store(self) -> Store:
         if self._store is None:
+            from inboxops.store import Store
+
             self._store = Store(self.cfg.store.path)
         return self._store
 
@@ -45,6 +50,8 @@ def _config_or_default(c: Context) -> Config:
 
 
 def _deliver(c: Context) -> None:
+    import asyncio
+
     from inboxops.intake.sources import open_source
     from inboxops.outbound.mailbox import open_mailbox
     from inboxops.outbound.outbox import Outbox, open_transport
