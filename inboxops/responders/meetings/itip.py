@@ -11,6 +11,7 @@ from icalendar import Calendar, Event, vCalAddress
 from icalendar.enums import PARTSTAT, ROLE, STATUS
 
 from inboxops.responders.meetings.slots import _require_aware
+from inboxops.responders.meetings.vtimezone import vtimezone
 
 PRODID = "-//inboxops//inboxops//EN"
 
@@ -94,11 +95,11 @@ def build_request(
         attendees=people,
         status=STATUS.CANCELLED if method == "CANCEL" else STATUS.CONFIRMED,
     )
-    cal = Calendar.new(method=method, prodid=PRODID, subcomponents=[event])
+    # ICS-6: the zone as yearly rules, which every calendar reads (see vtimezone.py).
+    cal = Calendar.new(method=method, prodid=PRODID, subcomponents=[vtimezone(timezone), event])
     # Calendar.new adds a random RFC 7986 calendar UID; iTIP does not use it and it would make
     # the same invitation differ byte for byte between builds.
     cal.pop("UID", None)
-    cal.add_missing_timezones()
     return cal.to_ical()
 
 
