@@ -47,13 +47,13 @@ def _config_or_default(c: Context) -> Config:
 def _deliver(c: Context) -> None:
     from inboxops.intake.sources import open_source
     from inboxops.outbound.outbox import Outbox, open_transport
+    from inboxops.store import outbox as stored_outbox
 
     source = open_source(c.cfg.mailbox)
     imap = source if c.cfg.mailbox.kind == "imap" else None
     outbox = Outbox(c.store, open_transport(c.cfg.smtp, imap), source)
     sent = asyncio.run(outbox.deliver())
-    for row in c.store.query("SELECT id, state, last_error FROM outbox WHERE state != 'sent' "
-                             "AND state != 'queued' ORDER BY id DESC LIMIT 5"):
+    for row in stored_outbox.recent_unsettled(c.store, limit=5):
         if row["state"] in ("failed", "unknown"):
             click.echo(f"outbox {row['id']}: {row['state']}: {row['last_error']}", err=True)
     click.echo(f"sent {sent} message(s)")
