@@ -12,7 +12,7 @@ import json
 from inboxops.classifiers.learned import features
 from inboxops.errors import StateError
 from inboxops.models import CATEGORIES
-from inboxops.store import Store, now_iso
+from inboxops.store import Store, corrections, drafts, messages
 
 
 def record(
@@ -20,16 +20,8 @@ def record(
     old_category: str | None = None, origin: str = "reclassify",
 ) -> int:
     """Store one labelled example for the learned classifier; its id."""
-    with store.tx():
-        cur = store.conn.execute(
-            "INSERT INTO corrections (at, message_pk, old_category, category, words, origin)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (now_iso(), message_pk, old_category, category,
-             " ".join(sorted(features(subject, text))), origin),
-        )
-        pk = cur.lastrowid
-        assert pk is not None
-    return pk
+    return corrections.add(store, category, " ".join(sorted(features(subject, text))),
+                           message_pk=message_pk, old_category=old_category, origin=origin)
 
 
 def reclassify(store: Store, message_pk: int, category: str, origin: str = "reclassify") -> bool:
@@ -44,18 +36,12 @@ def reclassify(store: Store, message_pk: int, category: str, origin: str = "recl
         return False
     reasons = [*json.loads(message["reasons"] or "[]"), f"corrected by the assistant (was {old})"]
     with store.tx():
-        store.conn.execute(
-            "UPDATE messages SET category = ?, confidence = 1.0, reasons = ? WHERE id = ?",
-            (category, json.dumps(reasons), message_pk),
-        )
+        messages.set_category(store, message_pk, category, reasons)
         store.event("message", message_pk, "reclassified",
                     {"from": old, "to": category, "origin": origin})
         record(store, category, message["subject"] or "", message["text"] or "",
                message_pk=message_pk, old_category=old, origin=origin)
-        for draft in store.query(
-            "SELECT id, meeting_pk FROM drafts WHERE message_pk = ? AND state = 'pending'",
-            (message_pk,),
-        ):
+        for draft in drafts.pending_for_message(store, message_pk):
             store.transition("drafts", draft["id"], ("pending",), "superseded",
                              detail=f"message reclassified as {category}")
             if draft["meeting_pk"]:

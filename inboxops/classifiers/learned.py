@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from inboxops.classifiers.base import Classifier, Verdict, register
 from inboxops.models import Category, ParsedMessage
+from inboxops.store import corrections
 from inboxops.text import fold_diacritics
 
 _WORD = re.compile(r"[a-z][a-z0-9]{2,}")
@@ -80,11 +81,7 @@ class LearnedClassifier(Classifier):
         """Load corrections recorded since the last call (by this or another process)."""
         if self.store is None:
             return
-        rows = self.store.conn.execute(
-            "SELECT id, category, words FROM corrections WHERE id > ? ORDER BY id",
-            (self._last_id,),
-        ).fetchall()
-        for pk, category, words in rows:
+        for pk, category, words in corrections.after(self.store, self._last_id):
             self.learn(frozenset(words.split()), category)
             self._last_id = pk
 

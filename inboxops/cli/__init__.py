@@ -356,11 +356,9 @@ def classify(c: Context, path: Path, as_json: bool) -> None:
 @pass_ctx
 def messages(c: Context, as_json: bool, category: str | None, limit: int) -> None:
     """List recent messages with their category, confidence and state."""
-    rows = c.store.query(
-        "SELECT id, received_at, from_addr, subject, language, category, confidence, state,"
-        " error FROM messages WHERE (? IS NULL OR category = ?) ORDER BY id DESC LIMIT ?",
-        (category, category, limit),
-    )
+    from inboxops.store import messages as stored_messages
+
+    rows = stored_messages.recent(c.store, category, limit)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -421,10 +419,9 @@ def outbox(ctx: click.Context, as_json: bool) -> None:
         return
     c = ctx.find_object(Context)
     assert c is not None
-    rows = c.store.query(
-        "SELECT id, kind, message_id, rcpts, state, attempts, last_error, created_at, sent_at "
-        "FROM outbox ORDER BY id DESC LIMIT 100"
-    )
+    from inboxops.store import outbox as stored_outbox
+
+    rows = stored_outbox.recent(c.store, limit=100)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

@@ -55,13 +55,13 @@ def _deliver(c: Context) -> None:
     from inboxops.intake.sources import open_source
     from inboxops.outbound.mailbox import open_mailbox
     from inboxops.outbound.outbox import Outbox, open_transport
+    from inboxops.store import outbox as stored_outbox
 
     mailbox = open_mailbox(open_source(c.cfg.mailbox))
     imap = mailbox if c.cfg.mailbox.kind == "imap" else None
     outbox = Outbox(c.store, open_transport(c.cfg.smtp, imap), mailbox)
     sent = asyncio.run(outbox.deliver())
-    for row in c.store.query("SELECT id, state, last_error FROM outbox WHERE state != 'sent' "
-                             "AND state != 'queued' ORDER BY id DESC LIMIT 5"):
+    for row in stored_outbox.recent_unsettled(c.store, limit=5):
         if row["state"] in ("failed", "unknown"):
             click.echo(f"outbox {row['id']}: {row['state']}: {row['last_error']}", err=True)
     click.echo(f"sent {sent} message(s)")

@@ -23,7 +23,7 @@ from inboxops.errors import InboxopsError
 from inboxops.intake.imap import ImapSource
 from inboxops.intake.maildir import MaildirSource
 from inboxops.intake.sources import Source, open_source
-from inboxops.store import Store, now_iso
+from inboxops.store import Store, intake, messages
 
 log = logging.getLogger(__name__)
 ProgressFn = Callable[[int, int], None]
@@ -62,24 +62,17 @@ def parse_since(text: str, today: date) -> date:
 def start_or_resume(store: Store, source: str, folder: str, since: date | None) -> Backfill:
     """The unfinished backfill of this folder (when `since` is None or names the same day),
     else a new one from `since`."""
-    row = store.one("SELECT * FROM backfills WHERE source = ? AND folder = ? AND finished_at IS "
-                    "NULL ORDER BY id DESC LIMIT 1", (source, folder))
+    row = intake.unfinished_backfill(store, source, folder)
     if row and (since is None or since.isoformat() == row["since"]):
         return Backfill(row["id"], date.fromisoformat(row["since"]), row["total"] or 0,
                         row["done"], resumed=True)
     if since is None:
         raise InboxopsError("no interrupted backfill to resume: say how far back, e.g. "
                             "inboxops backfill --since 30d")
-    with store.tx():
-        if row:  # a different period was asked for: the old job gives way
-            store.conn.execute("UPDATE backfills SET finished_at = ? WHERE id = ?",
-                               (now_iso(), row["id"]))
-        cur = store.conn.execute(
-            "INSERT INTO backfills (source, folder, since, started_at) VALUES (?, ?, ?, ?)",
-            (source, folder, since.isoformat(), now_iso()))
-        assert cur.lastrowid is not None
-        store.event("backfill", cur.lastrowid, "started", {"since": since.isoformat()})
-    return Backfill(cur.lastrowid, since, 0, 0, resumed=False)
+    # A different period was asked for: the old job gives way.
+    pk = intake.start_backfill(store, source, folder, since.isoformat(),
+                               replaces=row["id"] if row else None)
+    return Backfill(pk, since, 0, 0, resumed=False)
 
 
 def run(cfg: Config, store: Store, since: date | None, progress: ProgressFn,
@@ -102,14 +95,9 @@ def _run(store: Store, source: Source, job: Backfill, process: ProcessFn,
     progress(job.done, job.total)
     for _ in steps:
         _drain(process)
-        with store.tx():
-            store.conn.execute("UPDATE backfills SET total = ?, done = ? WHERE id = ?",
-                               (job.total, job.done, job.id))
+        intake.backfill_progress(store, job.id, job.total, job.done)
         progress(job.done, job.total)
-    with store.tx():
-        store.conn.execute("UPDATE backfills SET total = ?, done = ?, finished_at = ? WHERE "
-                           "id = ?", (job.total, job.done, now_iso(), job.id))
-        store.event("backfill", job.id, "finished", {"total": job.total, "taken": job.taken})
+    intake.finish_backfill(store, job.id, job.total, job.done, job.taken)
     log.info("backfill %s since %s finished: %d message(s), %d taken now", job.id, job.since,
              job.total, job.taken)
     return job
@@ -125,7 +113,7 @@ def _imap(source: ImapSource, store: Store, job: Backfill) -> Iterator[None]:
     with source.session() as client:
         _, validity = source.select(client, readonly=True)
         uids = sorted(client.search(["SINCE", job.since]))
-        known = store.known_keys(source.name, source.folder)
+        known = messages.known_keys(store, source.name, source.folder)
         todo = [u for u in uids if f"{validity}:{u}" not in known]
         job.total, job.done = len(uids), len(uids) - len(todo)
         yield
@@ -134,8 +122,8 @@ def _imap(source: ImapSource, store: Store, job: Backfill) -> Iterator[None]:
             with store.tx():  # a batch is recorded whole or not at all
                 for uid in batch:
                     data = fetched.get(uid)
-                    if data and b"BODY[]" in data and store.record_incoming(
-                        source.name, source.folder, f"{validity}:{uid}", data[b"BODY[]"],
+                    if data and b"BODY[]" in data and messages.record_incoming(
+                        store, source.name, source.folder, f"{validity}:{uid}", data[b"BODY[]"],
                         uidvalidity=validity, uid=uid,
                     ) is not None:
                         job.taken += 1
@@ -147,7 +135,7 @@ def _imap(source: ImapSource, store: Store, job: Backfill) -> Iterator[None]:
 def _maildir(source: MaildirSource, store: Store, job: Backfill) -> Iterator[None]:
     """The same for a Maildir: files modified since the period's first day."""
     start = datetime(job.since.year, job.since.month, job.since.day, tzinfo=UTC).timestamp()
-    known = store.known_keys(source.name, source.folder)
+    known = messages.known_keys(store, source.name, source.folder)
     files: list[tuple[float, str, Path]] = []
     for key, path in source.files():
         try:
@@ -167,7 +155,8 @@ def _maildir(source: MaildirSource, store: Store, job: Backfill) -> Iterator[Non
                     raw = path.read_bytes()
                 except FileNotFoundError:
                     continue
-                if store.record_incoming(source.name, source.folder, key, raw) is not None:
+                if messages.record_incoming(store, source.name, source.folder, key,
+                                            raw) is not None:
                     job.taken += 1
         job.done += len(todo[at:at + size])
         yield

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from imapclient import IMAPClient
 
 from inboxops.config import MailboxConfig
-from inboxops.store import Store
+from inboxops.store import Store, intake
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,9 @@ def imap_start(
     if since is not None:
         recent = client.search(["SINCE", since.date()]) if mode == "recent" else []
         last = min(recent) - 1 if recent else max(client.search(["ALL"]), default=0)
-    store.set_intake_start(source, cfg.folder, mode,
-                           since.isoformat(timespec="seconds") if since else None)
-    store.set_mailbox_state(source, cfg.folder, uidvalidity, last)
+    intake.set_start(store, source, cfg.folder, mode,
+                     since.isoformat(timespec="seconds") if since else None)
+    intake.set_mailbox_state(store, source, cfg.folder, uidvalidity, last)
     log.info("first start on %s %s: %s (from UID %d)", source, cfg.folder, _describe(mode, cfg),
              last + 1)
     return last
@@ -58,13 +58,13 @@ def maildir_not_before(
     """Files older than this (epoch seconds) were there before the first start and are left
     alone; 0 takes every file. A store that already holds mail is an upgrade, not a first
     start: it keeps taking everything, as before."""
-    row = store.intake_start(source, folder)
+    row = intake.start(store, source, folder)
     if row is None:
         mode = "all" if has_mail else cfg.first_start
         since = cutoff(cfg, mode, datetime.now(UTC))
-        store.set_intake_start(source, folder, mode,
-                               since.isoformat(timespec="seconds") if since else None)
+        intake.set_start(store, source, folder, mode,
+                         since.isoformat(timespec="seconds") if since else None)
         log.info("first start on %s: %s", source, _describe(mode, cfg))
-        row = store.intake_start(source, folder)
+        row = intake.start(store, source, folder)
         assert row is not None
     return datetime.fromisoformat(row["not_before"]).timestamp() if row["not_before"] else 0.0

@@ -26,6 +26,7 @@ from inboxops.responders.busy import feed_busy
 from inboxops.responders.meeting import working_hours
 from inboxops.responders.render import Renderer
 from inboxops.store import Store
+from inboxops.store import meetings as stored_meetings
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +107,7 @@ def cancel(store: Store, cfg: Config, meeting_id: int) -> list[int]:
 
 def busy_except(store: Store, meeting_id: int, now: datetime) -> list[tuple[datetime, datetime]]:
     """Meetings to come that hold time, other than `meeting_id` (it may move onto itself)."""
-    rows = store.query(
-        'SELECT start, "end" FROM meetings WHERE state IN (\'proposed\', \'invited\') AND id != ?',
-        (meeting_id,),
-    )
+    rows = stored_meetings.holding_time(store, except_id=meeting_id)
     spans = [(datetime.fromisoformat(r["start"]), datetime.fromisoformat(r["end"])) for r in rows]
     return [(s, e) for s, e in spans if e >= now]
 
@@ -188,7 +186,7 @@ def record_answer(
     """
     info = meetings.parse_calendar(parsed.calendar or b"")
     method = parsed.calendar_method
-    meeting = store.one("SELECT * FROM meetings WHERE uid = ?", (info.uid,)) if info else None
+    meeting = stored_meetings.by_uid(store, info.uid) if info else None
     if method == "COUNTER" and meeting is not None and info is not None:
         when = info.start.isoformat() if info.start is not None else "another time"
         _attention(store, meeting["id"], f"{parsed.from_addr} proposes {when} (COUNTER)", pk)
@@ -217,10 +215,7 @@ def record_answer(
     attendees[attendee] = status
     answered[attendee] = stamp
     with store.tx():
-        store.conn.execute(
-            "UPDATE meetings SET attendees = ?, answered = ? WHERE id = ?",
-            (json.dumps(attendees), json.dumps(answered), meeting["id"]),
-        )
+        stored_meetings.set_answers(store, meeting["id"], attendees, answered)
         store.event("meeting", meeting["id"], "rsvp", {attendee: status, "message": pk})
         reason = _declined(meeting, attendees)
         if reason:
@@ -241,7 +236,7 @@ def _declined(meeting: dict[str, Any], attendees: dict[str, str]) -> str | None:
 
 def _attention(store: Store, meeting_id: int, reason: str, message_pk: int) -> None:
     with store.tx():
-        store.conn.execute("UPDATE meetings SET attention = ? WHERE id = ?", (reason, meeting_id))
+        stored_meetings.set_attention(store, meeting_id, reason)
         store.event("meeting", meeting_id, "attention", {"reason": reason, "message": message_pk})
     log.info("meeting %s back to the assistant: %s", meeting_id, reason)
 
@@ -250,11 +245,7 @@ def listing(store: Store, now: datetime | None = None, everything: bool = False
             ) -> list[dict[str, Any]]:
     """Meetings to come (or all with `everything`), soonest first, with each attendee's answer
     and why the assistant must act, if they must."""
-    rows = store.query(
-        'SELECT id, uid, sequence, start, "end", timezone, location, summary, client_addr,'
-        " staff, attendees, state, attention FROM meetings WHERE state != 'cancelled'"
-        " ORDER BY start"
-    )
+    rows = stored_meetings.not_cancelled(store)
     now = now or datetime.now(UTC)
     out = []
     for r in rows:

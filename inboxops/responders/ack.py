@@ -17,7 +17,7 @@ from inboxops.intake.authresults import sender_authenticated
 from inboxops.models import ParsedMessage
 from inboxops.responders import compose
 from inboxops.responders.render import Renderer
-from inboxops.store import Store
+from inboxops.store import Store, outbox
 
 REFERENCE_PREFIX = {"inquiry": "I", "complaint": "C", "meeting": "M"}
 
@@ -39,10 +39,7 @@ def reasons_not_to_ack(
         reasons.append("calendar message")
     else:
         since = (now - timedelta(days=cfg.replies.auto_ack_days)).isoformat(timespec="seconds")
-        if store.one(
-            "SELECT 1 FROM outbox WHERE kind = 'ack' AND rcpts = json_array(?) AND "
-            "created_at > ?", (parsed.return_path, since),
-        ):
+        if outbox.acked_since(store, parsed.return_path, since):
             reasons.append(f"already acknowledged within {cfg.replies.auto_ack_days} days")
     return reasons
 

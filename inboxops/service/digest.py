@@ -23,7 +23,7 @@ from inboxops.outbound.approval import enqueue
 from inboxops.responders import compose
 from inboxops.responders.render import Renderer
 from inboxops.service.sla import overdue_complaints
-from inboxops.store import Store
+from inboxops.store import Store, digests, drafts, events, meetings, messages, outbox
 
 log = logging.getLogger(__name__)
 EPOCH = "1970-01-01T00:00:00+00:00"
@@ -49,10 +49,7 @@ def trend(store: Store, cfg: Config, now: datetime) -> dict[str, Any]:
     start = datetime(first.year, first.month, first.day, tzinfo=tz).astimezone(UTC)
     per_day: dict[date, Counter[str]] = {first + timedelta(days=i): Counter()
                                          for i in range(TREND_DAYS)}
-    for row in store.query(
-        "SELECT received_at, category FROM messages WHERE received_at >= ? AND state != "
-        "'received'", (start.isoformat(timespec="seconds"),),
-    ):
+    for row in messages.sorted_since(store, start.isoformat(timespec="seconds"), inclusive=True):
         day = datetime.fromisoformat(row["received_at"]).astimezone(tz).date()
         if day in per_day:
             per_day[day][row["category"] or "unsorted"] += 1
@@ -81,10 +78,7 @@ def _meetings(store: Store, cfg: Config, now: datetime) -> dict[str, list[dict[s
     bounds = [datetime(d.year, d.month, d.day, tzinfo=tz)
               for d in (today, today + timedelta(days=1), today + timedelta(days=2))]
     out: dict[str, list[dict[str, Any]]] = {"today": [], "tomorrow": []}
-    for row in store.query(
-        'SELECT id, start, "end", summary, location, client_addr, client_name, attendees, state'
-        " FROM meetings WHERE state IN ('proposed', 'invited') ORDER BY start"
-    ):
+    for row in meetings.holding_time(store):
         start = datetime.fromisoformat(row["start"]).astimezone(tz)
         if not bounds[0] <= start < bounds[2]:
             continue
@@ -106,10 +100,7 @@ def _meetings_for_the_assistant(store: Store, cfg: Config, now: datetime) -> lis
     tz = ZoneInfo(cfg.meetings.timezone)
     return [
         {**row, "start": datetime.fromisoformat(row["start"]).astimezone(tz)}
-        for row in store.query(
-            "SELECT id, start, summary, client_addr, attention FROM meetings WHERE attention IS "
-            "NOT NULL AND state IN ('proposed', 'invited') AND start >= ? ORDER BY start",
-            (now.isoformat(timespec="seconds"),))
+        for row in meetings.for_the_assistant(store, now.isoformat(timespec="seconds"))
     ]
 
 
@@ -119,24 +110,14 @@ def _failures(store: Store, cfg: Config, since: str) -> dict[str, Any]:
     tz = ZoneInfo(cfg.meetings.timezone)
     sending = [
         {**r, "rcpts": ", ".join(json.loads(r["rcpts"])), "error": r["last_error"] or ""}
-        for r in store.query(
-            # unknown: open until a human settles it; failed and assumed delivered: news once
-            "SELECT id, kind, rcpts, state, last_error FROM outbox o WHERE state = 'unknown' "
-            "OR (state = 'failed' AND EXISTS (SELECT 1 FROM events e WHERE e.entity = "
-            "'outbox' AND e.entity_id = o.id AND e.event = 'failed' AND e.at > ?)) OR (state ="
-            " 'sent' AND last_error LIKE 'assumed delivered%' AND sent_at > ?) ORDER BY id",
-            (since, since))
+        # unknown: open until a human settles it; failed and assumed delivered: news once
+        for r in outbox.problems_since(store, since)
     ][:MAX_LISTED]
     mailbox = [
         {"error": r["detail"] or r["event"], "count": r["n"], "last": _local(r["last"], tz)}
-        for r in store.query(
-            "SELECT event, detail, count(*) AS n, max(at) AS last FROM events WHERE entity = "
-            "'mailbox' AND at > ? GROUP BY event, detail ORDER BY last DESC", (since,))
+        for r in events.grouped_since(store, "mailbox", since)
     ]
-    quarantined = store.one(
-        "SELECT count(*) AS n FROM messages WHERE state = 'quarantined' AND received_at > ?",
-        (since,))
-    n_quarantined = quarantined["n"] if quarantined else 0
+    n_quarantined = messages.count_in_state(store, "quarantined", received_after=since)
     return {"sending": sending, "mailbox": mailbox, "quarantined": n_quarantined,
             "count": len(sending) + sum(m["count"] for m in mailbox) + n_quarantined}
 
@@ -144,24 +125,13 @@ def _failures(store: Store, cfg: Config, since: str) -> dict[str, Any]:
 def collect(store: Store, cfg: Config, now: datetime) -> dict[str, Any]:
     """Everything the digest templates show, as plain values (dates are local, aware)."""
     tz = ZoneInfo(cfg.meetings.timezone)
-    last = store.one("SELECT max(created_at) AS at FROM digests")
-    since = (last or {}).get("at") or EPOCH
-    counts = Counter(
-        r["category"] or "unsorted" for r in store.query(
-            "SELECT category FROM messages WHERE received_at > ? AND state != 'received'",
-            (since,))
-    )
+    since = digests.last_digest_at(store) or EPOCH
+    counts = Counter(r["category"] or "unsorted" for r in messages.sorted_since(store, since))
     pending = [
         {**r, "created_at": _local(r["created_at"], tz), "age_hours": _hours(now, r["created_at"])}
-        for r in store.query(
-            "SELECT id, category, language, to_addr, to_name, subject, created_at FROM drafts "
-            "WHERE state = 'pending' ORDER BY created_at, id")
+        for r in drafts.waiting(store)
     ]
-    unsorted = store.query(
-        "SELECT id, from_addr, subject FROM messages m WHERE state = 'processed' AND "
-        "confidence < ? AND category != 'other' AND NOT EXISTS (SELECT 1 FROM drafts d "
-        "WHERE d.message_pk = m.id) ORDER BY id", (cfg.classify.min_confidence,),
-    )
+    unsorted = messages.unsure_without_draft(store, cfg.classify.min_confidence)
     overdue = overdue_complaints(store, cfg, now)
     return {
         "day": now.astimezone(tz).date(),
@@ -202,7 +172,7 @@ def queue_digest(
     # An extra digest (--send-now) never takes the day's slot, nor collides with another.
     key = f"{day.isoformat()} manual {now.isoformat()}" if force else day.isoformat()
     with store.tx():  # BEGIN IMMEDIATE: the check and the claim cannot interleave
-        if store.one("SELECT 1 FROM digests WHERE day = ?", (key,)):
+        if digests.digest_queued(store, key):
             return None
         subject, text, html = render(store, cfg, now)
         message_id = compose.new_message_id(cfg.domain)
@@ -213,7 +183,7 @@ def queue_digest(
         )
         pk = enqueue(store, "digest", raw, message_id, sender.addr_spec, list(cfg.digest.to))
         at = now.astimezone(UTC).isoformat(timespec="seconds")  # "since" of the next digest
-        store.conn.execute("INSERT INTO digests VALUES (?, ?, ?)", (key, at, pk))
+        digests.add_digest(store, key, at, pk)
         store.event("digest", pk, "queued", json.dumps({"day": key}))
     log.info("digest for %s queued as outbox %s", key, pk)
     return pk

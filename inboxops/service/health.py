@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from inboxops.config import Config
 from inboxops.outbound.approval import enqueue
 from inboxops.responders import compose
-from inboxops.store import Store, now_iso
+from inboxops.store import Store, now_iso, service
 
 log = logging.getLogger(__name__)
 MAILBOX = "mailbox"
@@ -28,19 +28,12 @@ MAILBOX = "mailbox"
 
 def set_status(store: Store, **values: str | int | float | None) -> None:
     """Record status values (key -> text) for `inboxops status`."""
-    at = now_iso()
-    with store.tx():
-        for key, value in values.items():
-            store.conn.execute(
-                "INSERT INTO service_status VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
-                "value = excluded.value, updated_at = excluded.updated_at",
-                (key, None if value is None else str(value), at),
-            )
+    service.set_status(store, values)
 
 
 def get_status(store: Store) -> dict[str, str | None]:
     """Every recorded status value (key -> text)."""
-    return {r["key"]: r["value"] for r in store.query("SELECT key, value FROM service_status")}
+    return service.get_status(store)
 
 
 # -- mailbox outages ------------------------------------------------------------------------
@@ -51,10 +44,7 @@ def mailbox_ok(store: Store, source: str, mode: str) -> None:
     at = now_iso()
     with store.tx():
         set_status(store, source=source, mode=mode, last_poll_at=at)
-        cur = store.conn.execute(
-            "UPDATE outages SET ended_at = ? WHERE kind = ? AND ended_at IS NULL", (at, MAILBOX)
-        )
-        if cur.rowcount:
+        if service.end_outage(store, MAILBOX, at):
             store.event("service", None, "mailbox reachable again", {"source": source})
             log.warning("the mailbox %s is reachable again", source)
 
@@ -65,21 +55,13 @@ def mailbox_failed(store: Store, source: str, error: str) -> None:
     with store.tx():
         set_status(store, source=source, mode="unreachable", last_error=error,
                    last_error_at=at)
-        cur = store.conn.execute(
-            "UPDATE outages SET last_error = ?, failures = failures + 1 "
-            "WHERE kind = ? AND ended_at IS NULL", (error, MAILBOX)
-        )
-        if not cur.rowcount:
-            store.conn.execute(
-                "INSERT INTO outages (kind, started_at, last_error) VALUES (?, ?, ?)",
-                (MAILBOX, at, error),
-            )
+        if service.outage_failed(store, MAILBOX, at, error):
             store.event("service", None, "mailbox unreachable", {"source": source})
 
 
 def open_outage(store: Store) -> dict[str, Any] | None:
     """The mailbox outage going on now, if any."""
-    return store.one("SELECT * FROM outages WHERE kind = ? AND ended_at IS NULL", (MAILBOX,))
+    return service.open_outage(store, MAILBOX)
 
 
 def check_alerts(store: Store, cfg: Config, source: str, now: datetime | None = None) -> list[int]:
@@ -90,15 +72,9 @@ def check_alerts(store: Store, cfg: Config, source: str, now: datetime | None = 
     queued: list[int] = []
     due_before = (now - timedelta(minutes=cfg.alerts.mailbox_down_minutes)).isoformat(
         timespec="seconds")
-    for outage in store.query(
-        "SELECT * FROM outages WHERE kind = ? AND ended_at IS NULL AND alerted_at IS NULL AND "
-        "suppressed = 0 AND started_at <= ?", (MAILBOX, due_before),
-    ):
+    for outage in service.alerts_due(store, MAILBOX, due_before):
         queued += _alert(store, cfg, source, outage, now)
-    for outage in store.query(
-        "SELECT * FROM outages WHERE kind = ? AND ended_at IS NOT NULL AND alerted_at IS NOT "
-        "NULL AND recovery_outbox_pk IS NULL", (MAILBOX,),
-    ):
+    for outage in service.recoveries_due(store, MAILBOX):
         text = (f"The mailbox {source} is reachable again since {_local(cfg, outage['ended_at'])}"
                 f".\nIt was unreachable from {_local(cfg, outage['started_at'])}; the last error "
                 f"was:\n\n    {outage['last_error']}\n\nMail that arrived meanwhile is being "
@@ -107,10 +83,7 @@ def check_alerts(store: Store, cfg: Config, source: str, now: datetime | None = 
             with store.tx():
                 pk = _queue(store, cfg, f"inboxops: the mailbox is reachable again ({source})",
                             text)
-                cur = store.conn.execute(
-                    "UPDATE outages SET recovery_outbox_pk = ? WHERE id = ? AND "
-                    "recovery_outbox_pk IS NULL", (pk, outage["id"]))
-                if cur.rowcount != 1:
+                if not service.claim_recovery(store, outage["id"], pk):
                     raise _Taken  # another process sent it: roll back ours
         except _Taken:
             continue
@@ -127,12 +100,9 @@ def _alert(
     store: Store, cfg: Config, source: str, outage: dict[str, Any], now: datetime
 ) -> list[int]:
     window = (now - timedelta(hours=cfg.alerts.repeat_hours)).isoformat(timespec="seconds")
-    recent = store.one(
-        "SELECT alerted_at FROM outages WHERE kind = ? AND alerted_at > ? AND id != ?",
-        (MAILBOX, window, outage["id"]),
-    )
+    recent = service.alerted_since(store, MAILBOX, window, other_than=outage["id"])
     if recent:  # rate limit: a flapping mailbox gets one alert per repeat_hours, not dozens
-        store.conn.execute("UPDATE outages SET suppressed = 1 WHERE id = ?", (outage["id"],))
+        service.suppress_alert(store, outage["id"])
         log.warning("mailbox outage since %s: no alert, one was sent at %s (repeat_hours)",
                     outage["started_at"], recent["alerted_at"])
         return []
@@ -144,10 +114,8 @@ def _alert(
     try:
         with store.tx():
             pk = _queue(store, cfg, f"inboxops: the mailbox is unreachable ({source})", text)
-            cur = store.conn.execute(
-                "UPDATE outages SET alerted_at = ?, alert_outbox_pk = ? WHERE id = ? AND "
-                "alerted_at IS NULL", (now.isoformat(timespec="seconds"), pk, outage["id"]))
-            if cur.rowcount != 1:
+            if not service.claim_alert(store, outage["id"], now.isoformat(timespec="seconds"),
+                                       pk):
                 raise _Taken
     except _Taken:
         return []

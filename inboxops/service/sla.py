@@ -18,7 +18,7 @@ from inboxops.config import Config
 from inboxops.outbound.approval import enqueue
 from inboxops.responders import compose
 from inboxops.responders.render import Renderer
-from inboxops.store import Store
+from inboxops.store import Store, digests, messages
 
 log = logging.getLogger(__name__)
 DECIDED = ("approved", "sent", "failed", "rejected")  # someone answered, or chose not to
@@ -30,19 +30,7 @@ def overdue_complaints(store: Store, cfg: Config, now: datetime) -> list[dict[st
     its earliest unanswered message, with `age_hours`, `over_hours` and `messages` (count)."""
     sla = timedelta(hours=cfg.sla.complaint_hours)
     cutoff = (now - sla).astimezone(UTC).isoformat(timespec="seconds")
-    marks = ", ".join("?" * len(DECIDED))
-    rows = store.query(
-        "SELECT m.id, m.from_addr, m.from_name, m.subject, m.received_at,"
-        " COALESCE(m.thread_key, 'message:' || m.id) AS thread,"
-        " (SELECT max(d.id) FROM drafts d WHERE d.message_pk = m.id AND d.state = 'pending')"
-        " AS draft_id"
-        " FROM messages m WHERE m.category = 'complaint' AND m.state = 'processed'"
-        " AND m.received_at < ? AND NOT EXISTS (SELECT 1 FROM drafts d JOIN messages m2"
-        f"  ON m2.id = d.message_pk WHERE d.state IN ({marks}) AND m2.id >= m.id"
-        "  AND (m2.id = m.id OR m2.thread_key = m.thread_key))"
-        " ORDER BY m.id",
-        (cutoff, *DECIDED),
-    )
+    rows = messages.unanswered_complaints(store, cutoff, DECIDED)
     tz = ZoneInfo(cfg.meetings.timezone)
     threads: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -70,10 +58,10 @@ def queue_reminders(
     now = now or datetime.now(UTC)
     every = timedelta(minutes=cfg.sla.remind_every_minutes)
     with store.tx():  # BEGIN IMMEDIATE: two processes cannot both decide to remind
-        last = store.one("SELECT max(at) AS at FROM reminders WHERE outbox_pk IS NOT NULL")
-        if last and last["at"] and now - datetime.fromisoformat(last["at"]) < every:
+        last = digests.last_reminder_at(store)
+        if last and now - datetime.fromisoformat(last) < every:
             return None
-        reminded = {r["message_pk"] for r in store.query("SELECT message_pk FROM reminders")}
+        reminded = digests.reminded(store)
         due = [c for c in overdue_complaints(store, cfg, now) if c["id"] not in reminded]
         if not due:
             return None
@@ -90,9 +78,8 @@ def queue_reminders(
         )
         pk = enqueue(store, "reminder", raw, message_id, sender.addr_spec, list(cfg.sla.remind))
         at = now.astimezone(UTC).isoformat(timespec="seconds")
+        digests.add_reminders(store, [c["id"] for c in due], at, pk)
         for c in due:
-            store.conn.execute("INSERT INTO reminders VALUES (?, ?, ?, ?)",
-                               (f"complaint:{c['id']}", c["id"], at, pk))
             store.event("message", c["id"], "reminded", {"outbox": pk})
     log.info("reminder about %d overdue complaint(s) queued as outbox %s", len(due), pk)
     return pk

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from inboxops.config import Config
 from inboxops.service.health import get_status, open_outage
-from inboxops.store import Store
+from inboxops.store import Store, digests, drafts, messages, outbox
 
 OUTBOX_STATES = ("queued", "sending", "sent", "failed", "unknown")
 ALIVE_WITHIN = timedelta(minutes=2)  # the daemon notes a sign of life every 30 s
@@ -25,13 +25,8 @@ def report(store: Store, cfg: Config, now: datetime | None = None) -> dict[str, 
     now = now or datetime.now(UTC)
     values = get_status(store)
     outage = open_outage(store)
-    outbox = {s: 0 for s in OUTBOX_STATES}
-    for row in store.query("SELECT state, count(*) AS n FROM outbox GROUP BY state"):
-        outbox[row["state"]] = row["n"]
-    drafts = {r["state"]: r["n"] for r in store.query(
-        "SELECT state, count(*) AS n FROM drafts WHERE state IN ('pending', 'approved', "
-        "'failed') GROUP BY state")}
-    received = store.one("SELECT count(*) AS n FROM messages WHERE state = 'received'")
+    queued = {s: 0 for s in OUTBOX_STATES} | outbox.count_by_state(store)
+    waiting = drafts.count_by_state(store, ("pending", "approved", "failed"))
     return {
         "daemon": {
             "state": _daemon_state(values, now),
@@ -50,11 +45,11 @@ def report(store: Store, cfg: Config, now: datetime | None = None) -> dict[str, 
             "alert_sent_at": outage["alerted_at"] if outage else None,
         },
         "queues": {
-            "drafts_pending": drafts.get("pending", 0),
-            "drafts_approved_unsent": drafts.get("approved", 0),
-            "drafts_refused": drafts.get("failed", 0),
-            "messages_unprocessed": received["n"] if received else 0,
-            "outbox": outbox,
+            "drafts_pending": waiting.get("pending", 0),
+            "drafts_approved_unsent": waiting.get("approved", 0),
+            "drafts_refused": waiting.get("failed", 0),
+            "messages_unprocessed": messages.count_in_state(store, "received"),
+            "outbox": queued,
         },
         "next_digest": next_digest(store, cfg, now),
     }
@@ -80,7 +75,7 @@ def next_digest(store: Store, cfg: Config, now: datetime) -> str | None:
     tz = ZoneInfo(cfg.meetings.timezone)
     hour, minute = (int(x) for x in cfg.digest.time.split(":"))
     day = now.astimezone(tz).date()
-    if store.one("SELECT 1 FROM digests WHERE day = ?", (day.isoformat(),)):
+    if digests.digest_queued(store, day.isoformat()):
         day += timedelta(days=1)
     at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
     return at.astimezone(UTC).isoformat(timespec="seconds")

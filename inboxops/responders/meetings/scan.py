@@ -5,13 +5,11 @@ Values in, values out; `times.extract_times` puts the mentions together into pro
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from functools import lru_cache
-
-from dateparser.date import DateDataParser
+from datetime import date, timedelta
 
 from inboxops.responders.meetings.vocab import (
     _DATE_DM,
@@ -137,27 +135,23 @@ def _make_date(year: int | None, month: int, day: int, ref: date) -> date | None
         return None
 
 
-@lru_cache(maxsize=64)
-def _offset_parser(base: datetime) -> DateDataParser:
-    """One parser per reference time; messages in a thread often share it."""
-    return DateDataParser(
-        languages=["en"],
-        settings={"PREFER_DATES_FROM": "future", "RELATIVE_BASE": base},
-    )
+def add_months(day: date, months: int) -> date:
+    """`day` moved by whole calendar months, clamped to the month's last day (31 Jan + 1 month
+    is 28 or 29 Feb): what a reader means by "in 1 month", and what dateparser computed."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def _offset_date(n: int, unit: str, base: datetime) -> date | None:
-    """dateparser does the arithmetic (month lengths); the phrase itself was found by regex.
+def _offset_date(n: int, unit: str, ref: date) -> date:
+    """The day "in N days/weeks/months" from `ref` (English or Romanian unit, found by regex).
 
-    Romanian units are handed over in English: dateparser 1.5.0 does not read "săptămâni".
-    """
-    canon = "days" if unit.startswith(("day", "zi")) else "weeks"
+    Plain calendar arithmetic; it matched dateparser 1.5.0 ("in N days" with RELATIVE_BASE) on
+    every N in 0..99 and every reference day of 2023-2026, so dropping that dependency changed
+    no result."""
     if unit.startswith(("month", "lun")):
-        canon = "months"
-    # dateparser 1.5.0 emits no warning on this path (the tests run with -W error); add a
-    # narrow warnings.catch_warnings here if a later version starts to.
-    found = _offset_parser(base).get_date_data(f"in {n} {canon}").date_obj
-    return found.date() if found is not None else None
+        return add_months(ref, n)
+    return ref + timedelta(days=n if unit.startswith(("day", "zi")) else 7 * n)
 
 
 # --------------------------------------------------------------------------------------------
@@ -230,12 +224,9 @@ def _scan_dates(
                 _DateM(m.start(), m.end(), "explicit", tuple(dates), year_given=bool(year))
             )
             sc.take(m.start(), m.end())
-    base = datetime.combine(ref, time(12, 0))
     for m in sc.finditer(_OFFSET):
         n = int(m[1]) if m[1].isdigit() else _NUMBER_WORDS[m[1]]
-        d = _offset_date(n, m[2], base)
-        if d:
-            found.append(_DateM(m.start(), m.end(), "offset", (d,)))
+        found.append(_DateM(m.start(), m.end(), "offset", (_offset_date(n, m[2], ref),)))
         sc.take(m.start(), m.end())
     return found
 

@@ -3,8 +3,8 @@
 `extract_times` reads "marți la ora 14", "Tuesday or Wednesday at 3pm", "pe 3 decembrie la
 14:30". dateparser alone gets many of these wrong (PROTOCOLS PARSE-8: "la ora 14" read as the
 14th, "pe 3 decembrie" not read, "we"/"may" taken as dates by search_dates), so the phrases are
-found with our own regexes (scan.py) and dateparser only does the calendar arithmetic of "in N
-days/weeks/months". A human confirms every slot.
+found with our own regexes (scan.py), and "in N days/weeks/months" is plain calendar arithmetic
+there. A human confirms every slot.
 """
 
 from __future__ import annotations

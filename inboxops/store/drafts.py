@@ -1,0 +1,31 @@
+"""The `drafts` table: replies waiting for the assistant, and what became of them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from inboxops.store import Store
+
+
+def pending_for_message(store: Store, message_pk: int) -> list[dict[str, Any]]:
+    """(id, meeting_pk) of the drafts for one message still waiting for a decision."""
+    return store.query(
+        "SELECT id, meeting_pk FROM drafts WHERE message_pk = ? AND state = 'pending'",
+        (message_pk,),
+    )
+
+
+def count_by_state(store: Store, states: tuple[str, ...]) -> dict[str, int]:
+    """How many drafts are in each of `states` (states with none are left out)."""
+    marks = ", ".join("?" * len(states))
+    return {r["state"]: r["n"] for r in store.query(
+        f"SELECT state, count(*) AS n FROM drafts WHERE state IN ({marks}) GROUP BY state",
+        states)}
+
+
+def waiting(store: Store) -> list[dict[str, Any]]:
+    """Drafts waiting for approval, oldest first, as the digest lists them."""
+    return store.query(
+        "SELECT id, category, language, to_addr, to_name, subject, created_at FROM drafts "
+        "WHERE state = 'pending' ORDER BY created_at, id")

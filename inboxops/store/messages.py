@@ -1,0 +1,117 @@
+"""The `messages` table: every message taken from the mailbox, its parse, category and state."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from inboxops.store.clock import now_iso
+
+if TYPE_CHECKING:
+    from inboxops.store import Store
+
+
+def record_incoming(
+    store: Store, source: str, folder: str, key: str, raw: bytes,
+    uidvalidity: int | None = None, uid: int | None = None,
+) -> int | None:
+    """Record a message before anything acts on it; None if this (source, folder, key) is known.
+
+    Duplicates across a UIDVALIDITY change are caught by hash (IMAP-1): the same bytes already
+    recorded from this folder are not taken again.
+    """
+    digest = hashlib.sha256(raw).hexdigest()
+    with store.tx():
+        # Two indexed lookups; a single "key = ? OR sha256 = ?" made SQLite scan the table.
+        if store.conn.execute(
+            "SELECT 1 FROM messages WHERE source = ? AND folder = ? AND source_key = ? "
+            "UNION ALL SELECT 1 FROM messages WHERE source = ? AND folder = ? AND sha256 = ?"
+            " LIMIT 1",
+            (source, folder, key, source, folder, digest),
+        ).fetchone():
+            return None
+        cur = store.conn.execute(
+            "INSERT INTO messages (source, folder, source_key, uidvalidity, uid, sha256, size,"
+            " raw, received_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'received')",
+            (source, folder, key, uidvalidity, uid, digest, len(raw), raw, now_iso()),
+        )
+        pk = cur.lastrowid
+        assert pk is not None
+        store.event("message", pk, "received", {"source": source, "key": key})
+    return pk
+
+
+def known_keys(store: Store, source: str, folder: str) -> set[str]:
+    """The source keys of every message recorded from this folder."""
+    return {
+        r[0] for r in store.conn.execute(
+            "SELECT source_key FROM messages WHERE source = ? AND folder = ?", (source, folder)
+        )
+    }
+
+
+def set_category(store: Store, pk: int, category: str, reasons: list[str]) -> None:
+    """A category the assistant gave: sure (confidence 1.0), with the reasons that say so."""
+    with store.tx():
+        store.conn.execute(
+            "UPDATE messages SET category = ?, confidence = 1.0, reasons = ? WHERE id = ?",
+            (category, json.dumps(reasons), pk),
+        )
+
+
+def count_in_state(store: Store, state: str, received_after: str | None = None) -> int:
+    """How many messages are in `state` (received after a time, if given)."""
+    row = store.one(
+        "SELECT count(*) AS n FROM messages WHERE state = ? AND (? IS NULL OR received_at > ?)",
+        (state, received_after, received_after),
+    )
+    return row["n"] if row else 0
+
+
+def sorted_since(store: Store, since: str, inclusive: bool = False) -> list[dict[str, Any]]:
+    """(received_at, category) of the messages received since a time and processed (or
+    quarantined): what the digest counts."""
+    op = ">=" if inclusive else ">"
+    return store.query(
+        f"SELECT received_at, category FROM messages WHERE received_at {op} ? AND state != "
+        "'received'", (since,),
+    )
+
+
+def unsure_without_draft(store: Store, min_confidence: float) -> list[dict[str, Any]]:
+    """Processed messages the classifier was unsure of and nothing drafted for, oldest first."""
+    return store.query(
+        "SELECT id, from_addr, subject FROM messages m WHERE state = 'processed' AND "
+        "confidence < ? AND category != 'other' AND NOT EXISTS (SELECT 1 FROM drafts d "
+        "WHERE d.message_pk = m.id) ORDER BY id", (min_confidence,),
+    )
+
+
+def unanswered_complaints(
+    store: Store, received_before: str, decided: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """Complaints received before a time whose conversation has no draft in a `decided` state
+    for them or a later message, oldest first, with their thread and pending draft."""
+    marks = ", ".join("?" * len(decided))
+    return store.query(
+        "SELECT m.id, m.from_addr, m.from_name, m.subject, m.received_at,"
+        " COALESCE(m.thread_key, 'message:' || m.id) AS thread,"
+        " (SELECT max(d.id) FROM drafts d WHERE d.message_pk = m.id AND d.state = 'pending')"
+        " AS draft_id"
+        " FROM messages m WHERE m.category = 'complaint' AND m.state = 'processed'"
+        " AND m.received_at < ? AND NOT EXISTS (SELECT 1 FROM drafts d JOIN messages m2"
+        f"  ON m2.id = d.message_pk WHERE d.state IN ({marks}) AND m2.id >= m.id"
+        "  AND (m2.id = m.id OR m2.thread_key = m.thread_key))"
+        " ORDER BY m.id",
+        (received_before, *decided),
+    )
+
+
+def recent(store: Store, category: str | None, limit: int) -> list[dict[str, Any]]:
+    """The latest messages (of one category, if given), newest first."""
+    return store.query(
+        "SELECT id, received_at, from_addr, subject, language, category, confidence, state,"
+        " error FROM messages WHERE (? IS NULL OR category = ?) ORDER BY id DESC LIMIT ?",
+        (category, category, limit),
+    )
