@@ -20,6 +20,7 @@ import click
 from inboxops import __version__
 from inboxops.cli.base import Context, _config_or_default, _deliver, pass_ctx
 from inboxops.cli.meetings import eval_times, meetings
+from inboxops.cli.web import web
 from inboxops.config import ENV_VAR, Config
 from inboxops.errors import InboxopsError
 from inboxops.models import CATEGORIES
@@ -443,3 +444,4 @@ def resolve(c: Context, outbox_id: int, verdict: str | None) -> None:
 # Meeting commands live in cli_meetings.py, kept apart so this module stays short.
 main.add_command(eval_times)
 main.add_command(meetings)
+main.add_command(web)
