@@ -233,3 +233,21 @@ def test_recategorizing_on_the_page_is_learned_and_redrafts(site: tuple[Client, 
     new = next(d for d in drafts(config) if d["subject"] == draft["subject"])
     assert new["id"] != draft["id"] and new["category"] == "complaint"
     assert f"/drafts/{new['id']}" in response.headers["location"]
+
+
+def test_run_serves_the_page_when_web_is_enabled(tmp_path: Path) -> None:
+    from helpers import running_daemon, stop, wait_until
+
+    config = maildir_config(tmp_path)
+    port = free_port()
+    config.write_text(config.read_text() + f"[web]\nenabled = true\nport = {port}\n")
+    with running_daemon(config, tmp_path / "daemon.log") as proc:
+        def answers() -> httpx.Response | None:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/", timeout=2, follow_redirects=True)
+            except httpx.TransportError:
+                return None
+
+        response = wait_until(answers, timeout=30)
+        assert response.status_code == 200 and "/login" in str(response.url)
+        assert stop(proc) == 0

@@ -109,6 +109,10 @@ def run(c: Context, once: bool) -> None:
 
     setup_logging(c.cfg.log.level)
     daemon = Daemon(c.cfg)
+    if c.cfg.web.enabled and not once:  # [web] enabled: the page too, from a thread
+        from inboxops.web import start_in_thread
+
+        start_in_thread(c.cfg)
     asyncio.run(daemon.run_once() if once else daemon.run())
     if daemon.exit_code:
         raise SystemExit(daemon.exit_code)
