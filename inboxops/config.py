@@ -370,6 +370,41 @@ class AlertsConfig(Section):
         return v
 
 
+class WebConfig(Section):
+    """[web]: the assistant's page (`inboxops web`; with enabled = true, `inboxops run` too)."""
+
+    enabled: bool = Field(False, description="inboxops run also serves the page")
+    host: str = Field(
+        "127.0.0.1", description="address to listen on; keep it loopback and put a TLS reverse "
+        "proxy in front for use from other machines"
+    )
+    port: int = Field(8025, ge=1, le=65535, description="port to listen on")
+    users_file: Path = Field(
+        Path("var/web-users"), description="users and their argon2 password hashes, written by "
+        "inboxops web passwd USER"
+    )
+    secret_file: Path = Field(
+        Path("var/web-secret"), description="key that signs session cookies; made on first use"
+    )
+    language: Literal["auto", "en", "ro"] = Field(
+        "auto", description='interface language: "auto" (the browser\'s Accept-Language), '
+        '"en" or "ro"'
+    )
+    session_hours: float = Field(12, gt=0, le=720, description="a login lasts this long")
+    secure_cookie: bool = Field(
+        False, description="send cookies over https only: true when a TLS proxy serves the page"
+    )
+    trusted_header: str = Field(
+        "", description="header carrying the user name set by a trusted reverse proxy "
+        '(e.g. "X-Remote-User"); empty = off, every user logs in with a password'
+    )
+    trusted_proxies: list[str] = Field(
+        ["127.0.0.1", "::1"], description="addresses whose trusted_header is believed"
+    )
+    poll_seconds: float = Field(5, ge=1, le=300, description="how often the queue page looks "
+                                "for new drafts")
+
+
 class LogConfig(Section):
     """[log]"""
 
@@ -389,6 +424,7 @@ class Config(Section):
     digest: DigestConfig = DigestConfig()
     sla: SlaConfig = SlaConfig()
     alerts: AlertsConfig = AlertsConfig()
+    web: WebConfig = WebConfig()
     log: LogConfig = LogConfig()
     source_path: Path | None = Field(None, exclude=True)
 
@@ -415,7 +451,7 @@ def _resolve_paths(cfg: Config, base: Path) -> None:
     for section, key in (
         ("mailbox", "path"), ("mailbox", "ca_file"), ("mailbox", "password_file"),
         ("smtp", "path"), ("smtp", "ca_file"), ("smtp", "password_file"),
-        ("store", "path"), ("replies", "templates"),
+        ("store", "path"), ("replies", "templates"), ("web", "users_file"), ("web", "secret_file"),
     ):
         obj = getattr(cfg, section)
         value = getattr(obj, key)

@@ -20,6 +20,7 @@ from inboxops import CONFIG_ENV_VAR as ENV_VAR
 from inboxops import __version__
 from inboxops.cli.base import Context, _config_or_default, _deliver, pass_ctx
 from inboxops.cli.meetings import eval_times, meetings
+from inboxops.cli.web import web
 from inboxops.errors import InboxopsError
 from inboxops.models import CATEGORIES
 
@@ -108,6 +109,10 @@ def run(c: Context, once: bool) -> None:
 
     setup_logging(c.cfg.log.level)
     daemon = Daemon(c.cfg)
+    if c.cfg.web.enabled and not once:  # [web] enabled: the page too, from a thread
+        from inboxops.web import start_in_thread
+
+        start_in_thread(c.cfg)
     asyncio.run(daemon.run_once() if once else daemon.run())
     if daemon.exit_code:
         raise SystemExit(daemon.exit_code)
@@ -451,3 +456,4 @@ def resolve(c: Context, outbox_id: int, verdict: str | None) -> None:
 # Meeting commands live in cli_meetings.py, kept apart so this module stays short.
 main.add_command(eval_times)
 main.add_command(meetings)
+main.add_command(web)

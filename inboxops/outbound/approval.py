@@ -49,12 +49,21 @@ def reject(store: Store, draft_id: int, by: str = "cli") -> None:
 
 
 def approve(
-    store: Store, cfg: Config, draft_id: int, text: str | None = None, by: str = "cli"
+    store: Store, cfg: Config, draft_id: int, text: str | None = None, by: str = "cli",
+    *, subject: str | None = None, to_addr: str | None = None,
 ) -> list[int]:
-    """Approve a pending draft (optionally with edited text); return the queued outbox ids."""
+    """Approve a pending draft (optionally with edited text, subject or recipient address);
+    return the queued outbox ids."""
     draft = store.require("drafts", draft_id)
     if draft["state"] != "pending":
         raise StateError(f"draft {draft_id} is {draft['state']}, not pending")
+    if subject is not None or to_addr is not None:  # edits checked before anything is stored
+        draft["subject"] = compose.safe_header(subject or draft["subject"], "subject")
+        addr = compose.address(to_addr or draft["to_addr"]).addr_spec
+        if "@" not in addr:
+            raise compose.UnsafeHeader(f"not a usable address: {addr!r}")
+        if addr.lower() != draft["to_addr"].lower():  # the old name belongs to the old address
+            draft["to_addr"], draft["to_name"] = addr, ""
     message = store.require("messages", draft["message_pk"])
     edited = text is not None and text != draft["body_text"]
     body_text = text if text is not None else draft["body_text"]
@@ -84,6 +93,7 @@ def approve(
         if not store.transition(
             "drafts", draft_id, ("pending",), "approved",
             detail={"by": by, "edited": edited}, body_text=body_text, body_html=body_html,
+            subject=draft["subject"], to_addr=draft["to_addr"], to_name=draft["to_name"],
             decided_at=now_iso(), decided_by=by,
         ):
             raise StateError(f"draft {draft_id} was decided by someone else meanwhile")
