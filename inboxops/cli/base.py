@@ -50,17 +50,10 @@ def _config_or_default(c: Context) -> Config:
 
 
 def _deliver(c: Context) -> None:
-    import asyncio
-
-    from inboxops.intake.sources import open_source
-    from inboxops.outbound.mailbox import open_mailbox
-    from inboxops.outbound.outbox import Outbox, open_transport
+    from inboxops.outbound.delivery import deliver_now
     from inboxops.store import outbox as stored_outbox
 
-    mailbox = open_mailbox(open_source(c.cfg.mailbox))
-    imap = mailbox if c.cfg.mailbox.kind == "imap" else None
-    outbox = Outbox(c.store, open_transport(c.cfg.smtp, imap), mailbox)
-    sent = asyncio.run(outbox.deliver())
+    sent = deliver_now(c.store, c.cfg)
     for row in stored_outbox.recent_unsettled(c.store, limit=5):
         if row["state"] in ("failed", "unknown"):
             click.echo(f"outbox {row['id']}: {row['state']}: {row['last_error']}", err=True)

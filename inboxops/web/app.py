@@ -85,14 +85,10 @@ class Web:
         self.sender.submit(self._deliver)
 
     def _deliver(self) -> None:
-        from inboxops.intake.sources import open_source
-        from inboxops.outbound.outbox import Outbox, open_transport
+        from inboxops.outbound.delivery import deliver_now
 
         try:
-            source = open_source(self.cfg.mailbox)
-            imap = source if self.cfg.mailbox.kind == "imap" else None
-            outbox = Outbox(self._store(), open_transport(self.cfg.smtp, imap), source)
-            asyncio.run(outbox.deliver())
+            deliver_now(self._store(), self.cfg)
         except Exception:  # the row stays queued; the daemon or a retry sends it
             log.exception("web: sending the outbox failed")
 
