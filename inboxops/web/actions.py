@@ -17,7 +17,8 @@ from starlette.responses import RedirectResponse, Response
 from inboxops.config import Config
 from inboxops.errors import InboxopsError
 from inboxops.store import Store
-from inboxops.web import pages, queries
+from inboxops.store import queue as queries
+from inboxops.web import pages
 from inboxops.web.app import Web
 from inboxops.web.auth import check_password, valid_name
 

@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from inboxops.models import CATEGORIES
 from inboxops.store import Store
-from inboxops.web import queries
+from inboxops.store import queue as queries
 from inboxops.web.app import Web
 from inboxops.web.original import ORIGINAL_CSP, document
 

@@ -1,6 +1,7 @@
-"""The read queries the page needs beyond the library's own (approval.pending, bookings.listing,
-status.report): filtered queue with counts, one draft with its message, its outbox rows and
-history, the outbox list. Reads only: every change goes through the library functions."""
+"""The assistant's queue as the web page reads it, beyond the library's own listings
+(approval.pending, bookings.listing, status.report): the filtered queue with counts, one draft
+with its message, its outbox rows and history, the outbox list. Reads only: every change goes
+through the library functions."""
 
 from __future__ import annotations
 
