@@ -35,6 +35,16 @@ def pending(store: Store) -> list[dict[str, Any]]:
     )
 
 
+def needs_review(store: Store, threshold: float) -> list[dict[str, Any]]:
+    """Messages in the review lane with no draft to decide on: sorted below `threshold` and
+    neither drafted nor corrected since (a correction sets the confidence to 1)."""
+    return store.query(
+        "SELECT id, from_addr, subject, category, confidence FROM messages m"
+        " WHERE state = 'processed' AND confidence < ? AND NOT EXISTS"
+        " (SELECT 1 FROM drafts d WHERE d.message_pk = m.id) ORDER BY id", (threshold,),
+    )
+
+
 def reject(store: Store, draft_id: int, by: str = "cli") -> None:
     """Reject a pending draft; its meeting proposal, if any, is released."""
     draft = store.require("drafts", draft_id)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from inboxops.config import Config
 from inboxops.models import CATEGORIES
-from inboxops.outbound.approval import enqueue
+from inboxops.outbound.approval import enqueue, needs_review
 from inboxops.responders import compose
 from inboxops.responders.render import Renderer
 from inboxops.service.sla import overdue_complaints
@@ -154,14 +154,12 @@ def collect(store: Store, cfg: Config, now: datetime) -> dict[str, Any]:
     pending = [
         {**r, "created_at": _local(r["created_at"], tz), "age_hours": _hours(now, r["created_at"])}
         for r in store.query(
-            "SELECT id, category, language, to_addr, to_name, subject, created_at FROM drafts "
-            "WHERE state = 'pending' ORDER BY created_at, id")
+            "SELECT d.id, d.category, d.language, d.to_addr, d.to_name, d.subject, d.created_at,"
+            " m.confidence < ? AS review FROM drafts d JOIN messages m ON m.id = d.message_pk"
+            " WHERE d.state = 'pending' ORDER BY d.created_at, d.id",
+            (cfg.classify.review_below,))
     ]
-    unsorted = store.query(
-        "SELECT id, from_addr, subject FROM messages m WHERE state = 'processed' AND "
-        "confidence < ? AND category != 'other' AND NOT EXISTS (SELECT 1 FROM drafts d "
-        "WHERE d.message_pk = m.id) ORDER BY id", (cfg.classify.min_confidence,),
-    )
+    unsorted = needs_review(store, cfg.classify.review_below)  # the review lane, undrafted
     overdue = overdue_complaints(store, cfg, now)
     return {
         "day": now.astimezone(tz).date(),
