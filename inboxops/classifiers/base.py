@@ -121,5 +121,6 @@ class Chain:
             # lean: no labelled mail is needed to trust it.
             return Classification(category, 0.99, reasons)
         lean = bool(reasons) and reasons[0] in (NO_SIGNAL, WEAK_SIGNALS)
-        return Classification(category, round(self.calibration.probability(lead), 2), reasons,
-                              lean=lean)
+        # Never 1.0: that is kept for a human's correction.
+        confidence = min(0.99, round(self.calibration.probability(lead), 2))
+        return Classification(category, confidence, reasons, lean=lean)

@@ -33,7 +33,7 @@ from inboxops.store import Store
 log = logging.getLogger(__name__)
 
 KEYWORDS = {"inquiry": "$Inquiry", "complaint": "$Complaint", "meeting": "$Meeting",
-            "other": "$Other"}
+            "other": "$Other", "review": "$Review"}  # review: unsure, for a human to sort
 MAX_BATCH_BYTES = 32 * 1024 * 1024
 NETWORK_ERRORS = (IMAPClientError, OSError, ssl.SSLError, EOFError)
 
@@ -430,6 +430,8 @@ class ImapSource:
         with self.session() as client:
             delimiter = client.namespace().personal[0][1] or "/"
             for category in KEYWORDS:
+                if category == "review":
+                    continue  # a lane, not a category: moving mail there teaches nothing
                 folder = f"{self.cfg.folder_prefix}{delimiter}{category.title()}"
                 if not client.folder_exists(folder):
                     continue
