@@ -181,6 +181,12 @@ class ClassifyConfig(Section):
     min_confidence: float = Field(
         0.5, ge=0, le=1, description="below this, no draft: the assistant sorts it"
     )
+    review_below: float = Field(
+        0.83, ge=0, le=1,
+        description="below this (calibrated) confidence a message is sorted to review: "
+        "InboxOps/Review or $Review, 'needs you' in the digest and drafts; the default is the "
+        "threshold the packaged calibration chose for 95% precision",
+    )
     own_addresses: list[str] = Field(
         [], description="our own addresses and aliases besides smtp.from (never answered)"
     )

@@ -55,6 +55,8 @@ class Classification:
     category: Category
     confidence: float
     reasons: list[str]
+    # Too little evidence to write a reply from (nothing, or only weak signals, was found).
+    lean: bool = False
 
 
 @dataclass(frozen=True)

@@ -101,9 +101,11 @@ def test_cedilla_and_comma_below_are_the_same_word() -> None:
     assert comma[1] == cedilla[1]
 
 
-def test_no_signal_means_low_confidence() -> None:
-    _category, confidence, reasons = classify(client_mail(subject="x", body="ok"))
-    assert confidence < 0.5 and "needs a human" in reasons[0]
+def test_no_signal_goes_to_review_as_a_lean() -> None:
+    cfg = config.default()
+    decision = build_chain(cfg).classify(parse_message(client_mail(subject="x", body="ok")))
+    assert decision.confidence < cfg.classify.review_below and decision.lean
+    assert "needs a human" in decision.reasons[0]
 
 
 def test_calendar_reply_is_meeting_business() -> None:

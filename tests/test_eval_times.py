@@ -36,9 +36,9 @@ def test_a_weekday_that_contradicts_the_guessed_year_moves_the_year() -> None:
 
 def test_a_weekday_that_agrees_or_a_stated_year_changes_nothing() -> None:
     assert starts("Thursday, June 10 at 2pm works.") == ["2027-06-10 14:00"]
-    # the year is written: it wins, and a past date stays out
+    # the year is written: it wins, even in the past (the slot finder refuses past slots)
     assert starts("Wednesday, June 10, 2027 at 2pm") == ["2027-06-10 14:00"]
-    assert starts("Wednesday, June 10, 2026 at 2pm") == []
+    assert starts("Wednesday, June 10, 2026 at 2pm") == ["2026-06-10 14:00"]
     assert starts("June 10 at 2pm") == ["2027-06-10 14:00"]
 
 
@@ -69,3 +69,44 @@ def test_eval_times_counts_exact_sets_only(tmp_path: Path) -> None:
     bad.write_text('{"id": "x", "text": "at 3", "reference": "yesterday", "expected": []}\n')
     failed = invoke(config, "eval-times", str(bad))
     assert failed.exit_code == 1 and "bad.jsonl:1" in failed.output
+
+
+def test_an_explicit_past_date_is_read_as_written_in_english() -> None:
+    # Written after the event, or with a wrong clock: the reader reports what was said.
+    assert starts("The review took place on Monday, 9 November 2026 at 11:00.") == [
+        "2026-11-09 11:00"]
+    assert starts("Agenda for the meeting of 10/14/2026, 2 pm") == ["2026-10-14 14:00"]
+    # relative words still never reach back before the reference
+    assert starts("last Monday at 11") == []
+
+
+def test_an_explicit_past_date_is_read_as_written_in_romanian() -> None:
+    assert starts("Ședința a avut loc pe 3 noiembrie 2026, la ora 14.", "ro") == [
+        "2026-11-03 14:00"]
+    assert starts("luni trecută la ora 10", "ro") == []
+
+
+def test_the_slot_finder_still_refuses_an_explicit_past_date() -> None:
+    from inboxops.responders.meetings.slots import WorkingHours, find_slots
+
+    (past,) = extract_times("on 3 March 2025 at 10", REF, "en", TZ_NAME)
+    assert past.start < REF
+    slots = find_slots([past], [], WorkingHours(timezone=TZ_NAME), REF)
+    assert slots and all(s.start > REF and not s.from_client for s in slots)
+
+
+def test_a_monthly_series_with_an_exception_is_followed() -> None:
+    en = starts("We meet the second Tuesday of each month, except June, at 3 pm.")
+    assert en[:3] == ["2026-12-08 15:00", "2027-01-12 15:00", "2027-02-09 15:00"]
+    assert len(en) == 10 and not any(s.startswith("2027-06") for s in en)
+    # a year named: that year's months; two months left out; a time said before "except"
+    board = starts("Board: the first Monday of every month in 2027 at 10:00, except January "
+                   "and August.")
+    assert board[0] == "2027-02-01 10:00" and len(board) == 10
+    assert not any(s.startswith(("2027-01", "2027-08")) for s in board)
+    ro = starts("Ne vedem în a doua marți a fiecărei luni, cu excepția lunii iunie, la ora 15.",
+                "ro")
+    assert ro == en
+    # one day of the series left out, the rest kept
+    last = starts("the last Friday of each month at 4pm, except December 25")
+    assert last[0] == "2026-11-27 16:00" and "2026-12-25 16:00" not in last and len(last) == 11

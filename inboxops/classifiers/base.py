@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from inboxops.classifiers.calibration import Calibration, packaged
 from inboxops.errors import ConfigError
 from inboxops.models import CATEGORIES, Category, Classification, ParsedMessage
 
@@ -45,6 +46,8 @@ class Classifier:
 
 
 REGISTRY: dict[str, type[Classifier]] = {}
+NO_SIGNAL = "no signal found; needs a human"
+WEAK_SIGNALS = "only weak signals; needs a human"
 
 
 def register(cls: type[Classifier]) -> type[Classifier]:
@@ -54,13 +57,21 @@ def register(cls: type[Classifier]) -> type[Classifier]:
 
 
 class Chain:
-    """Runs classifiers in order and combines their verdicts into one Classification."""
+    """Runs classifiers in order and combines their verdicts into one Classification.
+
+    The confidence is calibrated (see calibration.py): the winner's lead over the runner-up,
+    mapped to the probability that the category is right, as measured on labelled mail.
+    """
 
     weak_evidence = 0.5  # a total below this is a lean, never a confident decision
 
-    def __init__(self, classifiers: list[Classifier], fallback: Category = "inquiry") -> None:
+    def __init__(
+        self, classifiers: list[Classifier], fallback: Category = "inquiry",
+        calibration: Calibration | None = None,
+    ) -> None:
         self.classifiers = classifiers
         self.fallback = fallback
+        self.calibration = calibration if calibration is not None else packaged()
 
     @classmethod
     def from_names(
@@ -80,27 +91,36 @@ class Chain:
             built.append(factory(**{**shared.get(name, {}), **(options or {}).get(name, {})}))
         return cls(built)
 
-    def classify(self, msg: ParsedMessage) -> Classification:
+    def score(self, msg: ParsedMessage) -> tuple[Category, float | None, list[str]]:
+        """The winning category, its lead over the runner-up (None when a decisive verdict
+        settled it), and the reasons; what `classify` calibrates and the calibration is fitted on.
+        """
         total: dict[Category, float] = {}
         reasons: list[str] = []
         for classifier in self.classifiers:
             verdict = classifier.judge(msg)
             if verdict.decisive and verdict.scores:
                 category = max(verdict.scores, key=lambda c: verdict.scores[c])
-                confidence = min(0.99, 0.8 + 0.05 * len(verdict.reasons))
-                return Classification(category, round(confidence, 2), verdict.reasons)
+                return category, None, verdict.reasons
             for category, score in verdict.scores.items():
                 total[category] = total.get(category, 0.0) + score
             reasons.extend(verdict.reasons)
         if not total or max(total.values()) <= 0:
-            return Classification(self.fallback, 0.3, ["no signal found; needs a human"])
+            return self.fallback, 0.0, [NO_SIGNAL]
         ranked = sorted(CATEGORIES, key=lambda c: total.get(c, 0.0), reverse=True)
         best, runner_up = total.get(ranked[0], 0.0), total.get(ranked[1], 0.0)
         if best < self.weak_evidence:
-            # A lean (say, a message that asks for nothing) is a best guess, not a decision.
-            return Classification(ranked[0], 0.3, ["only weak signals; needs a human", *reasons])
-        # Confidence grows with the evidence and with the margin over the runner-up.
-        strength = best / (best + 1.0)
-        margin = (best - runner_up) / best
-        confidence = round(0.25 + 0.74 * strength * margin, 2)
-        return Classification(ranked[0], confidence, reasons)
+            reasons = [WEAK_SIGNALS, *reasons]
+        return ranked[0], best - runner_up, reasons
+
+    def classify(self, msg: ParsedMessage) -> Classification:
+        """Category, calibrated confidence and reasons for one message."""
+        category, lead, reasons = self.score(msg)
+        if lead is None:
+            # A header (auto-reply, list, calendar answer) is a fact about the message, not a
+            # lean: no labelled mail is needed to trust it.
+            return Classification(category, 0.99, reasons)
+        lean = bool(reasons) and reasons[0] in (NO_SIGNAL, WEAK_SIGNALS)
+        # Never 1.0: that is kept for a human's correction.
+        confidence = min(0.99, round(self.calibration.probability(lead), 2))
+        return Classification(category, confidence, reasons, lean=lean)

@@ -53,6 +53,19 @@ RULES: dict[Category, list[tuple[str, float]]] = {
         (r"i (was|have been) (told|charged|promised|billed|denied|ignored)", 1.2),
         (r"(nonsense|absurd|pathetic|disgrace\w*|outrage\w*)", 1.5), (r"victim", 1.2),
         (r"closed my", 1.0),
+        # Complaints written as questions: the writer asks why something is still wrong, or
+        # where the thing they paid for is, not for information.
+        (r"where (is|are) my (order|package|parcel|refund|money|delivery|item|stuff|bag)s?",
+         1.5), (r"how (many (more )?times|much longer)", 1.5),
+        (r"how long (do|must|should|will) (i|we) (have to )?(wait|keep)", 1.5),
+        (r"how (hard|difficult) (is it|can it be)", 1.5), (r"what.s the point", 1.2),
+        (r"is (anyone|anybody|someone) (going to|ever|actually|even)", 1.2),
+        (r"when (will|are|do) you (finally|ever|actually)", 1.5),
+        (r"why (has|have|hasn.t|haven.t|isn.t|aren.t|wasn.t|does|doesn.t|do|don.t) (it|my|your|"
+         r"the|this|nobody|no one)", 0.8), (r"\?!|!\?", 0.8),
+        # A malfunction reported, however politely.
+        (r"(i|we) (get|got|keep getting|receive|received|see|am getting|are getting) "
+         r"(an|the|this|a|same) (\w+ )?error", 1.5), (r"error (message|code)", 1.0),
         # Romanian
         (r"reclamati\w*", 2.5), (r"sesizar\w*|semnal(am|ez|ati)", 1.5), (r"plangere\w*", 2.5),
         (r"nemultumi\w*", 2.0),
@@ -70,6 +83,15 @@ RULES: dict[Category, list[tuple[str, float]]] = {
         (r"dupa (o|doua|cateva) (zile|saptamani|luni)", 0.8), (r"garanti\w*", 0.8),
         (r"neconform\w*", 1.5), (r"ma (asteptam|asteptam la mai mult)", 0.8),
         (r"pacat", 1.0), (r"slab\w*", 0.8), (r"banii aruncati|bani aruncati", 1.8),
+        # A malfunction reported politely, as support trackers see it: the error shown, the
+        # action that fails.
+        (r"(primim|primesc|apare|ne apare|imi apare|obtinem|returneaza|intoarce|afiseaza) "
+         r"(o |urmatoarea |aceeasi |mesajul de |codul de )?eroare\w*", 1.5),
+        (r"(mesaj|cod)(ul)? de eroare", 1.2),
+        (r"nu (se )?(poate|putem|pot|reusim|reusesc) (sa )?(salva|trimite|transmite|accesa|"
+         r"inregistra|incarca|descarca|genera|deschide|valida|semna)\w*", 1.2),
+        (r"nu (mai )?(se )?(salveaza|trimite|transmite|incarca|afiseaza|valideaza|"
+         r"genereaza|actualizeaza)\w*", 1.2),
     ],
     "meeting": [
         # English
@@ -83,6 +105,11 @@ RULES: dict[Category, list[tuple[str, float]]] = {
          1.5), (r"are you (free|available)", 1.5), (r"(does|would|will) (that|this) (time )?"
          r"(work|suit)", 1.2), (r"(come|stop) by", 0.8), (r"in person", 0.8), (r"discuss", 0.5),
         (r"let.s (talk|meet|get)", 1.2), (r"interview\w*", 0.8), (r"visit", 0.5),
+        # A meeting announced rather than asked for: a time stated, nothing asked.
+        (r"(will be|has been|have been|is|are) (held|scheduled|rescheduled|moved|set up|"
+         r"planned) (for|on|at|in|from)", 1.5), (r"will take place", 1.2),
+        (r"(please )?(plan to|make sure to|be sure to) (attend|join|be there)", 1.2),
+        (r"dial.?in|call.?in (number|info\w*)|pass ?code|bridge (line|number)", 1.2),
         # Romanian
         (r"intalnir\w*", 2.0), (r"programar\w*", 1.8), (r"sedint\w*", 1.8),
         (r"intrevede\w*", 2.0), (r"discuti\w*", 0.6),
@@ -90,6 +117,8 @@ RULES: dict[Category, list[tuple[str, float]]] = {
         (r"maine", 0.4), (r"saptamana viitoare", 0.8), (r"la ora \d", 1.2), (r"ora \d", 0.6),
         (r"ne (putem )?(vedea|intalni)", 1.8), (r"va convine", 1.2), (r"sunteti disponibil\w*",
          1.2), (r"vizit\w*", 0.5), (r"apel (video|telefonic)", 1.0),
+        (r"(va avea|vor avea|are) loc", 1.2), (r"(este|a fost|au fost) (programat|stabilit|"
+         r"mutat|reprogramat)\w*", 1.2),
     ],
     "inquiry": [
         # English
@@ -114,6 +143,8 @@ RULES: dict[Category, list[tuple[str, float]]] = {
         (r"cum (pot|se|putem|trebuie)", 1.0), (r"este posibil", 1.0), (r"exista", 0.6),
         (r"ce (trebuie|inseamna|documente)", 0.8), (r"unde (pot|gasesc|se)", 0.8),
         (r"(aveti|exista) (vreo|o) (solutie|posibilitate)", 1.0), (r"nu stiu (cum|daca)", 0.8),
+        (r"cum (se )?procedeaz\w*", 1.5), (r"(care|cum) (este|e|sunt) (procedura|modalitatea|"
+         r"pasii)", 1.2),
     ],
     "other": [
         # Bulk and marketing mail, notifications, scams: written to many, not to us.
@@ -148,6 +179,17 @@ RULES: dict[Category, list[tuple[str, float]]] = {
          1.5), (r"(join|attend) (us|our)", 1.0), (r"per month|as (little|low) as", 1.0),
         (r"save (up to|\d+)", 1.2), (r"you (qualify|have been (selected|approved|chosen))",
          1.8), (r"(dear|valued) (colleague|member|subscriber|client)s?", 1.2),
+        # Notices, reports and newsletters: written to inform many, asking nothing back.
+        (r"this is to (inform|notify|remind|announce|confirm)", 1.5),
+        (r"(we are|i am|we.re) (pleased|happy|excited|proud) to (announce|inform|introduce|"
+         r"welcome|share)", 2.0), (r"(would like to|wish to) (announce|remind|inform) (you|all|"
+         r"everyone)", 1.5), (r"for your (information|records|reference)|\bfyi\b", 1.2),
+        (r"(please|kindly) (be advised|note that)", 1.0), (r"effective (immediately|today)",
+         1.0), (r"press release|in this (issue|edition)|this week.s (news|issue|edition)|"
+         r"(today.s|this week.s) (headlines|top stories)", 2.0),
+        (r"(weekly|daily|monthly|quarterly|annual) (report|summary|bulletin|review|update)s?",
+         1.2), (r"va (informam|anuntam|aducem la cunostinta)", 1.5),
+        (r"buletin\w* (informativ|de stiri)|comunicat de presa", 2.0),
     ],
 }
 

@@ -201,10 +201,12 @@ def _check_smtp(cfg: Config) -> str:
 @click.option("--json", "as_json", is_flag=True, help="print a JSON list")
 @pass_ctx
 def drafts(c: Context, as_json: bool) -> None:
-    """List drafts waiting for approval."""
+    """List drafts waiting for approval, and the review lane: what needs a human."""
     from inboxops.outbound.approval import pending
+    from inboxops.store import messages
 
     rows = pending(c.store)
+    threshold = c.cfg.classify.review_below
     if as_json:
         out = [
             {
@@ -213,6 +215,7 @@ def drafts(c: Context, as_json: bool) -> None:
                 "language": r["language"], "to": r["to_addr"], "subject": r["subject"],
                 "body": r["body"], "created_at": r["created_at"],
                 "confidence": r["confidence"], "reasons": json.loads(r["reasons"] or "[]"),
+                "needs_review": r["confidence"] < threshold,
             }
             for r in rows
         ]
@@ -222,8 +225,17 @@ def drafts(c: Context, as_json: bool) -> None:
         click.echo("no drafts waiting")
     for r in rows:
         flag = f"  FAILED: {r['error']}" if r["state"] == "failed" else ""
+        if r["confidence"] < threshold:
+            flag += f"  REVIEW: unsure of the category ({r['confidence']:.2f})"
         click.echo(f"#{r['id']:<5} {r['category']:<9} {r['language']}  {r['to_addr']:<30} "
                    f"{r['subject']}{flag}")
+    undrafted = messages.in_review_undrafted(c.store, threshold)
+    if undrafted:
+        click.echo(f"\nNeeds you: {len(undrafted)} message(s) in review, no draft "
+                   "(inboxops reclassify ID CATEGORY)")
+    for m in undrafted:
+        click.echo(f"message #{m['id']:<5} {m['category']:<9} {m['confidence']:.2f} "
+                   f"{m['from_addr'] or '?':<30} {m['subject'] or ''}")
 
 
 @main.command()
@@ -235,6 +247,10 @@ def show(c: Context, draft_id: int) -> None:
     m = c.store.require("messages", d["message_pk"])
     click.echo(f"Draft #{d['id']} ({d['state']})  category {d['category']}, language "
                f"{d['language']}, confidence {m['confidence']}")
+    if m["confidence"] < c.cfg.classify.review_below:
+        click.echo(f"NEEDS REVIEW: the category is uncertain (below "
+                   f"{c.cfg.classify.review_below:.2f}); correct it with inboxops reclassify "
+                   f"{m['id']} CATEGORY")
     click.echo(f"Why: {'; '.join(json.loads(m['reasons'] or '[]'))}")
     if json.loads(m["suppress"] or "[]"):
         click.echo(f"Loop signals: {'; '.join(json.loads(m['suppress']))}")
@@ -396,11 +412,16 @@ def reclassify(c: Context, message_id: int, category: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="one JSON object")
 @click.option("--learn-from", "learn_from", type=click.Path(exists=True, dir_okay=False,
               path_type=Path), help="feed these labelled items as corrections first")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, writable=True,
+              path_type=Path), help="write the reliability diagram and risk-coverage curve (PNG)")
 @pass_ctx
-def evaluate(c: Context, path: Path, as_json: bool, learn_from: Path | None) -> None:
-    """Measure sorting on labelled JSONL: precision, recall, F1, macro-F1, confusion."""
+def evaluate(
+    c: Context, path: Path, as_json: bool, learn_from: Path | None, plot_path: Path | None
+) -> None:
+    """Measure sorting on labelled JSONL: F1, coverage and precision at the review threshold,
+    calibration error (ECE), the same per source; --json adds the risk-coverage curve."""
     from inboxops.classifiers.corrections import record
-    from inboxops.classifiers.evaluate import format_report, parsed_items, read_items, scores
+    from inboxops.classifiers.evaluate import format_report, parsed_items, read_items, report
     from inboxops.service.pipeline import build_chain
     from inboxops.store import Store
 
@@ -410,8 +431,12 @@ def evaluate(c: Context, path: Path, as_json: bool, learn_from: Path | None) -> 
         for item, parsed in parsed_items(read_items(learn_from)):
             record(store, item.label, parsed.subject, parsed.text, origin="eval")
     chain = build_chain(cfg, store)
-    result = scores((item.label, chain.classify(parsed).category)
-                    for item, parsed in parsed_items(read_items(path)))
+    rows = [(item, chain.classify(parsed)) for item, parsed in parsed_items(read_items(path))]
+    result = report(rows, cfg.classify.review_below)
+    if plot_path is not None:
+        from inboxops.classifiers.plot import reliability_png
+
+        reliability_png(result, plot_path, title=path.name)
     click.echo(json.dumps(result) if as_json else format_report(result))
 
 

@@ -29,7 +29,7 @@ from inboxops.store import Store
 log = logging.getLogger(__name__)
 
 KEYWORDS = {"inquiry": "$Inquiry", "complaint": "$Complaint", "meeting": "$Meeting",
-            "other": "$Other"}
+            "other": "$Other", "review": "$Review"}  # review: unsure, for a human to sort
 
 
 class Mailbox(Protocol):
@@ -190,6 +190,8 @@ class ImapMailbox:
         with self.source.session() as client:
             delimiter = client.namespace().personal[0][1] or "/"
             for category in KEYWORDS:
+                if category == "review":
+                    continue  # a lane, not a category: moving mail there teaches nothing
                 folder = f"{self.cfg.folder_prefix}{delimiter}{category.title()}"
                 if not client.folder_exists(folder):
                     continue

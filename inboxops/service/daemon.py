@@ -92,10 +92,12 @@ class Daemon:
         await self.outbox.deliver()
 
     async def sort_pending(self) -> None:
+        # The review lane is a sort target like a category (InboxOps/Review, $Review).
+        target = "CASE WHEN confidence < ? THEN 'review' ELSE category END"
         rows = self.store.query(
-            "SELECT id, source_key, uid, uidvalidity, category FROM messages "
+            f"SELECT id, source_key, uid, uidvalidity, {target} AS category FROM messages "
             "WHERE sort_state = 'pending' AND state = 'processed' AND source = ? ORDER BY id",
-            (self.source.name,),
+            (self.cfg.classify.review_below, self.source.name),
         )
         if not rows:
             return
@@ -107,8 +109,8 @@ class Daemon:
         with self.store.tx():
             for pk in done:
                 self.store.conn.execute(
-                    "UPDATE messages SET sort_state = 'done', filed_category = category "
-                    "WHERE id = ?", (pk,)
+                    f"UPDATE messages SET sort_state = 'done', filed_category = {target} "
+                    "WHERE id = ?", (self.cfg.classify.review_below, pk)
                 )
 
     async def sync_mail_client(self) -> None:

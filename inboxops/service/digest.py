@@ -129,9 +129,10 @@ def collect(store: Store, cfg: Config, now: datetime) -> dict[str, Any]:
     counts = Counter(r["category"] or "unsorted" for r in messages.sorted_since(store, since))
     pending = [
         {**r, "created_at": _local(r["created_at"], tz), "age_hours": _hours(now, r["created_at"])}
-        for r in drafts.waiting(store)
+        for r in drafts.waiting(store, cfg.classify.review_below)
     ]
-    unsorted = messages.unsure_without_draft(store, cfg.classify.min_confidence)
+    # the review lane, undrafted
+    unsorted = messages.in_review_undrafted(store, cfg.classify.review_below)
     overdue = overdue_complaints(store, cfg, now)
     return {
         "day": now.astimezone(tz).date(),

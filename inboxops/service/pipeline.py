@@ -100,13 +100,21 @@ class Pipeline:
             # iTIP business (ICS-9/10): answers update the meeting, whatever the classifier
             # thought of the words; nothing is ever drafted.
             error = bookings.record_answer(self.store, pk, parsed, self.cfg.mailbox.authserv_id)
-        elif decision.confidence < self.cfg.classify.min_confidence:
+        elif decision.confidence < self.cfg.classify.min_confidence or decision.lean:
             decision = Classification(
                 decision.category, decision.confidence,
-                [*decision.reasons, "below min_confidence: left for the assistant to sort"],
+                [*decision.reasons, "too unsure to draft: left for the assistant to sort"],
             )
         elif responder is not None and not robot:
             draft, error = self._draft(pk, responder, parsed, decision)
+        if decision.confidence < self.cfg.classify.review_below:
+            # The review lane: sorted to Review, listed as needing you; a draft written in the
+            # most likely category is shown as uncertain (drafts, show, digest).
+            decision = Classification(
+                decision.category, decision.confidence,
+                [*decision.reasons, f"confidence below {self.cfg.classify.review_below:.2f}: "
+                 "needs review"],
+            )
         try:
             with self.store.tx():
                 if draft and draft.meeting:
@@ -121,7 +129,7 @@ class Pipeline:
                 if draft:
                     self._supersede_thread(pk)
                     self._insert_draft(pk, decision, parsed, draft, meeting)
-                if decision.confidence >= self.cfg.classify.min_confidence:
+                if decision.confidence >= self.cfg.classify.review_below:
                     self._maybe_ack(pk, parsed, decision.category)
         except _AlreadyTaken:
             return  # another process handled it; the rollback discarded our meeting row

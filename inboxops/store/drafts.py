@@ -24,8 +24,10 @@ def count_by_state(store: Store, states: tuple[str, ...]) -> dict[str, int]:
         states)}
 
 
-def waiting(store: Store) -> list[dict[str, Any]]:
-    """Drafts waiting for approval, oldest first, as the digest lists them."""
+def waiting(store: Store, review_below: float) -> list[dict[str, Any]]:
+    """Drafts waiting for approval, oldest first, as the digest lists them; `review` marks
+    those whose message was sorted below the review threshold."""
     return store.query(
-        "SELECT id, category, language, to_addr, to_name, subject, created_at FROM drafts "
-        "WHERE state = 'pending' ORDER BY created_at, id")
+        "SELECT d.id, d.category, d.language, d.to_addr, d.to_name, d.subject, d.created_at,"
+        " m.confidence < ? AS review FROM drafts d JOIN messages m ON m.id = d.message_pk"
+        " WHERE d.state = 'pending' ORDER BY d.created_at, d.id", (review_below,))

@@ -79,12 +79,13 @@ def sorted_since(store: Store, since: str, inclusive: bool = False) -> list[dict
     )
 
 
-def unsure_without_draft(store: Store, min_confidence: float) -> list[dict[str, Any]]:
-    """Processed messages the classifier was unsure of and nothing drafted for, oldest first."""
+def in_review_undrafted(store: Store, threshold: float) -> list[dict[str, Any]]:
+    """Messages in the review lane with no draft to decide on: sorted below `threshold` and
+    neither drafted nor corrected since (a correction sets the confidence to 1), oldest first."""
     return store.query(
-        "SELECT id, from_addr, subject FROM messages m WHERE state = 'processed' AND "
-        "confidence < ? AND category != 'other' AND NOT EXISTS (SELECT 1 FROM drafts d "
-        "WHERE d.message_pk = m.id) ORDER BY id", (min_confidence,),
+        "SELECT id, from_addr, subject, category, confidence FROM messages m"
+        " WHERE state = 'processed' AND confidence < ? AND NOT EXISTS"
+        " (SELECT 1 FROM drafts d WHERE d.message_pk = m.id) ORDER BY id", (threshold,),
     )
 
 

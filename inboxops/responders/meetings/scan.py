@@ -16,18 +16,23 @@ from inboxops.responders.meetings.vocab import (
     _DATE_MD,
     _DAY_OF_MONTH,
     _ENUM_DAY,
+    _EXCEPT,
     _ISO_DATE,
     _LUNI_MONTHS,
     _MAY_AFTER_OK,
+    _MONTH_RE,
+    _MONTHLY,
     _MONTHS,
     _NOT_DATES,
     _NUM_DATE,
     _NUMBER_BEFORE,
     _NUMBER_WORDS,
     _OFFSET,
+    _ORDINALS,
     _POD,
     _POD_HOURS,
     _RELATIVE,
+    _SENTENCE_STOP,
     _SLASH_CONTEXT,
     _TIME,
     _TZ_OFFSET,
@@ -378,6 +383,43 @@ def _scan_weeks_and_weekdays(sc: _Scanner, low: str) -> list[_DateM]:
                 past=past,
             )
         )
+        sc.take(m.start(), m.end())
+    return found
+
+
+def _nth_weekday(year: int, month: int, weekday: int, nth: int) -> date | None:
+    """The nth (1-4, or -1 for the last) ISO weekday of a month."""
+    if nth == -1:
+        end = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+        return end - timedelta(days=(end.isoweekday() - weekday) % 7)
+    first = date(year, month, 1)
+    day = first + timedelta(days=(weekday - first.isoweekday()) % 7 + 7 * (nth - 1))
+    return day if day.month == month else None
+
+
+def _scan_monthly(sc: _Scanner, low: str, ref: date) -> list[_DateM]:
+    """A monthly series ("second Tuesday of each month") as its dates: the twelve months of
+    the year named, else the twelve from the reference on; months (or month-days) after an
+    "except" in the same sentence are left out."""
+    found: list[_DateM] = []
+    for m in sc.finditer(_MONTHLY):
+        year = int(m["year"]) if m["year"] else None
+        months = [(year, k) for k in range(1, 13)] if year else [
+            (ref.year + (ref.month - 1 + k) // 12, (ref.month - 1 + k) % 12 + 1)
+            for k in range(12)]
+        nth, weekday = _ORDINALS[" ".join(m["ord"].split())], _WEEKDAYS[m["wd"]]
+        dates = [d for y, mo in months if (d := _nth_weekday(y, mo, weekday, nth))]
+        stop = _SENTENCE_STOP.search(low, m.end())
+        skip = _EXCEPT.search(low, m.end(), stop.start() if stop else len(low))
+        if skip is not None:
+            for item in re.finditer(rf"({_MONTH_RE})(?:\s+(\d{{1,2}}))?", skip["list"]):
+                month = _MONTHS[item[1]]
+                dates = [d for d in dates if not (
+                    d.month == month and (item[2] is None or d.day == int(item[2])))]
+            sc.take(skip.start(), skip.end())
+        if dates:
+            found.append(_DateM(m.start(), m.end(), "explicit", tuple(dates),
+                                year_given=year is not None))
         sc.take(m.start(), m.end())
     return found
 

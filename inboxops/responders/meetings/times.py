@@ -21,6 +21,7 @@ from inboxops.responders.meetings.scan import (
     _Group,
     _scan_dates,
     _scan_day_of_month,
+    _scan_monthly,
     _scan_pods,
     _scan_relative,
     _scan_times,
@@ -134,14 +135,16 @@ def _unit_dates(unit: _Unit, ref: date) -> tuple[list[date], bool, str, bool]:
     if explicit is not None and wd is not None and len(explicit.dates) == 1:
         day = explicit.dates[0]
         if day.isoweekday() == wd.weekday:
-            return [day], past, implied, False
+            return [day], past, implied, explicit.year_given
         if not explicit.year_given:
             moved = _year_from_weekday(day, wd.weekday)
             if moved is not None:
                 return [moved], past, implied, True
     for kind in ("explicit", "offset", "dom"):
         if kind in kinds:  # an explicit date overrides "tomorrow" and the weekday next to it
-            return list(kinds[kind].dates), past, implied, False
+            # A date with its year written says exactly which day: it stands even if past.
+            pin = kind == "explicit" and kinds[kind].year_given
+            return list(kinds[kind].dates), past, implied, pin
     week = kinds.get("week")
     if "weekday" in kinds:
         wd = kinds["weekday"]
@@ -219,13 +222,14 @@ def extract_times(
 ) -> list[Proposal]:
     """Proposed meeting starts in `text`, read against `reference` (the message's Date).
 
-    Returns aware datetimes in `timezone`, never before the reference, de-duplicated, in the
-    order the client wrote them. A day given without a time comes back at 00:00 with
-    has_time=False. Numeric dates are read day-first in Romanian and month-first in English
-    unless `date_order` says otherwise (a part that cannot be a month decides either way).
-    One exception to "never before the reference": a year-less day whose stated weekday puts
-    it in an earlier year ("Wednesday, September 8") is returned as written, since the
-    reference may only estimate when the mail was written; find_slots never uses a past time.
+    Returns aware datetimes in `timezone`, de-duplicated, in the order the client wrote them.
+    A day given without a time comes back at 00:00 with has_time=False. Numeric dates are read
+    day-first in Romanian and month-first in English unless `date_order` says otherwise (a part
+    that cannot be a month decides either way). Relative words ("today at 9", "last Tuesday")
+    never give a time before the reference; a fully explicit date (year written, or pinned by
+    its weekday as in "Wednesday, September 8") is returned as written even when it lies before
+    the reference, since the reference may only estimate when the mail was written and the
+    writer said exactly which day. Refusing past slots is find_slots' job, not the reader's.
     """
     tz = ZoneInfo(timezone)
     lang = "ro" if language.lower().startswith("ro") else "en"
@@ -239,7 +243,8 @@ def extract_times(
     if len(low) != len(cased):  # a rare letter whose lower case is longer: give up on case
         cased = low
     sc = _Scanner(low)
-    dates = _scan_dates(sc, cased, low, ref, lang, order)
+    dates = _scan_monthly(sc, low, ref)
+    dates += _scan_dates(sc, cased, low, ref, lang, order)
     dates += _scan_relative(sc, cased, ref, lang)
     times = _scan_pods(sc)
     times += _scan_times(sc, low, lang)

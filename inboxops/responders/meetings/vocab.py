@@ -127,6 +127,32 @@ _WEEKDAY = re.compile(
 _LUNI_MONTHS = re.compile(
     rf"(?:\d|\b(?:{_alt(_NUMBER_WORDS)}|cateva|multe|cele|ultimele|urmatoarele|cativa))\s*$"
 )
+# "the second Tuesday of each month (in 2002)", "a doua marți a fiecărei luni": a monthly
+# series, read as its dates. Then "except June", "cu excepția lunii iunie": months (or one
+# month-day) the series skips, said later in the same sentence.
+_ORDINALS: dict[str, int] = {
+    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
+    "last": -1, "prima": 1, "primul": 1, "a doua": 2, "a treia": 3, "a patra": 4,
+    "ultima": -1, "ultimul": -1,
+}  # fmt: skip
+_MONTHLY = re.compile(
+    r"\b(?:the\s+)?(?P<ord>first|1st|second|2nd|third|3rd|fourth|4th|last|prima|primul"
+    r"|a\s+doua|a\s+treia|a\s+patra|ultima|ultimul)\s+"
+    rf"(?P<wd>{_WD_RE})\s+"
+    r"(?:of\s+(?:each|every|the)\s+month|(?:a|din)\s+(?:fiecarei\s+luni|fiecare\s+luni"
+    r"|fiecare\s+luna|lunii))\b"
+    r"(?:\s*,?\s*(?:in|for|during|throughout|in\s+anul|pe\s+anul|pentru|din)\s+"
+    r"(?P<year>(?:19|20)\d{2})\b)?"
+)
+_EXCEPT_ITEM = rf"{_MONTH_RE}(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?"
+_EXCEPT = re.compile(
+    r"\b(?:except(?:\s+for)?|excluding|but\s+not|other\s+than|apart\s+from|cu\s+exceptia"
+    r"|in\s+afara|mai\s+putin)\s+(?:in\s+|the\s+months?\s+of\s+|de\s+|lunile\s+|lunii\s+"
+    r"|lunilor\s+|luna\s+)*"
+    rf"(?P<list>{_EXCEPT_ITEM}(?:\s*(?:,|and|or|si|sau|&)\s*{_EXCEPT_ITEM})*)"
+)
+_SENTENCE_STOP = re.compile(r"(?<![ap]\.m)\.(?:\s|$)|[;!?\n]")
+
 _DAY_OF_MONTH = re.compile(
     r"\b(?:on\s+)?the\s+(\d{1,2})(?:st|nd|rd|th)\b(?!\s+of\b)|\bpe\s+data\s+de\s+(\d{1,2})\b"
 )
