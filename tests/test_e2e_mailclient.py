@@ -249,6 +249,27 @@ def test_copy_of_a_draft_already_sent_is_kept_and_reported_never_expunged(
     assert kept[0]["entity_id"] == 1
 
 
+def test_cli_rejection_wins_over_an_unedited_copy_but_an_edited_one_is_kept(
+    tmp_path: Path, imap_user: Any, smtp_sink: Any
+) -> None:
+    config = setup(tmp_path, imap_user, smtp_sink, 2)
+    copies = draft_copies(imap_user)
+    with imap_user.client() as client:
+        client.select_folder("Drafts")
+        client.move([copies["Re: Price question 0"][0]], "InboxOps/Approved")
+    uid, _flags, raw = copies["Re: Price question 1"]
+    recall(imap_user, uid)
+    put(imap_user, "InboxOps/Approved", resave(raw, headers={"To": "Ion <ion@client.example>"}))
+    for d in drafts(config):
+        cli(config, "reject", str(d["id"]))
+    cli(config, "run", "--once")
+
+    assert smtp_sink.messages == []
+    assert list(draft_copies(imap_user, "InboxOps/Approved")) == ["Re: Price question 1"]
+    (kept,) = events(tmp_path, "copy_kept")
+    assert "is already rejected (by cli)" in kept["detail"]
+
+
 def test_copy_without_the_id_header_is_found_by_in_reply_to(
     tmp_path: Path, imap_user: Any, smtp_sink: Any
 ) -> None:

@@ -205,7 +205,8 @@ def decided(store: Store, draft: dict[str, Any]) -> EditedCopy:
     row = store.one("SELECT raw, rcpts FROM outbox WHERE draft_pk = ? AND kind = 'reply' "
                     "ORDER BY id LIMIT 1", (draft["id"],))
     if row is None:
-        return EditedCopy(text=draft["body_text"], subject=draft["subject"], to=None)
+        return EditedCopy(text=draft["body_text"], subject=draft["subject"],
+                          to=(address(draft["to_addr"], draft["to_name"]),))
     try:
         sent = read_copy(bytes(row["raw"]))
     except UnusableCopy:  # our own bytes: cannot happen, but never lose a copy over it
