@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterator
 from multiprocessing.pool import AsyncResult, Pool
 from typing import Any
@@ -57,14 +58,16 @@ class ParsePool:
         self.timeout = timeout
         self.parser = parser  # a module-level function: workers import it by name
         self._pool: Pool | None = None
+        self._lock = threading.Lock()  # `warm` may race the first `parse` (daemon threads)
 
     def _start(self) -> Pool:
-        if self._pool is None:
-            context = multiprocessing.get_context("forkserver")
-            # Effective when this process starts its fork server, i.e. at the first pool.
-            context.set_forkserver_preload([__name__, parse_message.__module__])
-            self._pool = context.Pool(self.workers)
-        return self._pool
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("forkserver")
+                # Effective when this process starts its fork server, i.e. at the first pool.
+                context.set_forkserver_preload([__name__, parse_message.__module__])
+                self._pool = context.Pool(self.workers)
+            return self._pool
 
     def warm(self) -> None:
         """Start the workers now, so the first message does not wait for them. Blocking for a
@@ -72,10 +75,11 @@ class ParsePool:
         self._start().apply_async(_ready)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = None
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.terminate()
+            pool.join()
 
     def parse(
         self, items: list[tuple[int, bytes]]
