@@ -2,6 +2,8 @@
 and a busy-calendar feed that takes 10 s to answer, a 50 ms periodic task in the daemon's own
 loop stays on time, WATCHDOG=1 keeps coming, and SIGTERM still ends the run within the grace.
 
+Also here: an outbox retry is woken by a scheduled job, not by polling.
+
 The daemon runs in-process (its loop is the test's loop, so the probe measures exactly what the
 daemon's signal handling and watchdog would feel), against real Dovecot behind a proxy that holds
 APPEND, a real SMTP sink, and a real HTTPS server for the feed.
@@ -19,11 +21,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from configs import imap_config
+from configs import imap_config, maildir_config
 from mailfactory import client_mail
 from mailservers import SlowAppendProxy, SlowHttpsFeed, TlsFiles
 
@@ -186,3 +189,32 @@ def test_the_loop_stays_live_while_the_sent_folder_and_the_feed_are_slow(
     assert notify.times("STOPPING=1")
     gaps = [b - a for a, b in itertools.pairwise(pings)]
     assert len(pings) > 10 and max(gaps) < WATCHDOG_SECONDS, (len(pings), max(gaps, default=0))
+
+
+def test_an_outbox_retry_is_woken_by_a_scheduled_job_at_its_time(tmp_path: Path) -> None:
+    """No polling for retries: after a pass, APScheduler holds a wake-up at the earliest
+    retry time of the outbox, and nothing is sent before it."""
+    config = maildir_config(tmp_path)
+    queue_reply(tmp_path / "inboxops.db", "office@example.test", 1)
+    due = (datetime.now(UTC) + timedelta(minutes=5)).replace(microsecond=0)
+    conn = sqlite3.connect(tmp_path / "inboxops.db")
+    with conn:
+        conn.execute("UPDATE outbox SET next_attempt_at = ?", (due.isoformat(),))
+    conn.close()
+    daemon = Daemon(load(config))
+
+    async def scenario() -> datetime:
+        run = asyncio.ensure_future(daemon.run())
+        try:
+            deadline = time.monotonic() + 20
+            while (daemon.scheduler is None
+                   or daemon.scheduler.get_job("outbox-retry") is None):
+                assert time.monotonic() < deadline and not run.done()
+                await asyncio.sleep(0.05)
+            return daemon.scheduler.get_job("outbox-retry").next_run_time
+        finally:
+            daemon.request_stop()
+            await run
+
+    assert asyncio.run(scenario()) == due
+    assert not list((tmp_path / "outbox").glob("*.eml"))  # not sent before its time
