@@ -1,7 +1,7 @@
-"""The `outbox` table, read side: what was queued, to whom, and how delivery went.
+"""The `outbox` table: what was queued, to whom, and how delivery went.
 
 Enqueueing and the delivery state machine live in outbound/outbox.py and outbound/approval.py;
-these are the questions other stages ask about the queue."""
+here are the rows' SQL they use, and the questions other stages ask about the queue."""
 
 from __future__ import annotations
 
@@ -9,6 +9,70 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from inboxops.store import Store
+
+
+def sending(store: Store) -> list[dict[str, Any]]:
+    """Rows in `sending`: being sent now, or left so by a crash."""
+    return store.query("SELECT * FROM outbox WHERE state = 'sending'")
+
+
+def due(store: Store, now: str) -> list[dict[str, Any]]:
+    """Queued rows whose (re)try time has come by `now`, oldest first."""
+    return store.query(
+        "SELECT * FROM outbox WHERE state = 'queued' AND "
+        "(next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id", (now,),
+    )
+
+
+def phase(store: Store, pk: int) -> str | None:
+    """How far the SMTP transaction of a row got (claimed, data), or None without the row."""
+    row = store.one("SELECT phase FROM outbox WHERE id = ?", (pk,))
+    return row["phase"] if row else None
+
+
+def data_began(store: Store, pk: int) -> None:
+    """Note that DATA began: from now on the server may have the message (SMTP-3)."""
+    store.conn.execute("UPDATE outbox SET phase = 'data' WHERE id = ?", (pk,))
+
+
+def set_last_error(store: Store, pk: int, note: str) -> None:
+    """Keep a note on a row outside a state change (say, why it was assumed delivered)."""
+    store.conn.execute("UPDATE outbox SET last_error = ? WHERE id = ?", (note, pk))
+
+
+def draft_unsent(store: Store, draft_pk: int) -> bool:
+    """Whether any outgoing message of this draft is not sent yet."""
+    return store.one(
+        "SELECT 1 FROM outbox WHERE draft_pk = ? AND state != 'sent'", (draft_pk,)
+    ) is not None
+
+
+def first_reply(store: Store, draft_pk: int) -> dict[str, Any] | None:
+    """(raw, rcpts) of the reply queued for a draft, or None if none was."""
+    return store.one("SELECT raw, rcpts FROM outbox WHERE draft_pk = ? AND kind = 'reply' "
+                     "ORDER BY id LIMIT 1", (draft_pk,))
+
+
+def sent_unfiled(store: Store) -> list[dict[str, Any]]:
+    """Sent rows not yet filed in Sent (id, raw, message_id, answers_pk)."""
+    return store.query(
+        "SELECT o.id, o.raw, o.message_id, o.answers_pk FROM outbox o "
+        "WHERE o.state = 'sent' AND o.saved_sent = 0"
+    )
+
+
+def mark_filed(store: Store, pk: int) -> None:
+    """The row's copy is in Sent and its original flagged: the after-send chores are done."""
+    store.conn.execute("UPDATE outbox SET saved_sent = 1 WHERE id = ?", (pk,))
+
+
+def to_send(store: Store) -> tuple[int, str | None]:
+    """How many rows wait to be sent (queued or sending), and the next retry time, if any."""
+    row = store.one(
+        "SELECT (SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending')) AS n, "
+        "(SELECT min(next_attempt_at) FROM outbox WHERE state = 'queued') AS retry")
+    assert row is not None
+    return row["n"], row["retry"]
 
 
 def acked_since(store: Store, recipient: str, since: str) -> bool:
