@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from inboxops.config import Config
 from inboxops.errors import StateError
 from inboxops.outbound.edited import same_text
+from inboxops.outbound.outbox import enqueue
 from inboxops.responders import compose, meetings
 from inboxops.responders.base import format_when
 from inboxops.responders.render import Renderer
@@ -150,24 +151,6 @@ def revive(store: Store, draft_id: int, by: str = "mail-client") -> None:
             missing_since=None,
         ):
             raise StateError(f"draft {draft_id} was decided by someone else meanwhile")
-
-
-def enqueue(
-    store: Store, kind: str, raw: bytes, message_id: str, mail_from: str, rcpts: list[str],
-    draft_pk: int | None = None, answers_pk: int | None = None,
-) -> int:
-    """Put exact bytes in the outbox with their Message-ID, before any SMTP (SMTP-3)."""
-    with store.tx():
-        cur = store.conn.execute(
-            "INSERT INTO outbox (draft_pk, kind, message_id, mail_from, rcpts, raw, answers_pk,"
-            " state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
-            (draft_pk, kind, message_id, mail_from, json.dumps(rcpts), raw, answers_pk,
-             now_iso()),
-        )
-        pk = cur.lastrowid
-        assert pk is not None
-        store.event("outbox", pk, "queued", {"kind": kind, "message_id": message_id})
-    return pk
 
 
 def invitation(cfg: Config, meeting: dict[str, Any], method: str = "REQUEST") -> bytes:

@@ -1,4 +1,4 @@
-"""The outbox state machine and its transports: SMTP (aiosmtplib) and an outbox directory.
+"""The outbox: enqueueing, the state machine and its transports (SMTP, an outbox directory).
 
     queued → sending → sent | failed | unknown        (and sending/unknown → sent once confirmed)
 
@@ -26,7 +26,7 @@ import ssl
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import aiosmtplib
 
@@ -35,10 +35,12 @@ from inboxops.errors import InboxopsError, SendError, StateError
 from inboxops.intake.sources import NETWORK_ERRORS
 from inboxops.outbound.faults import halt_point
 from inboxops.outbound.liveness import identity, is_gone
-from inboxops.outbound.mailbox import Mailbox
 from inboxops.store import Store, now_iso
 from inboxops.store import messages as stored_messages
 from inboxops.store import outbox as stored_outbox
+
+if TYPE_CHECKING:  # at run time mailbox → mailclient → approval imports enqueue from here
+    from inboxops.outbound.mailbox import Mailbox
 
 log = logging.getLogger(__name__)
 
@@ -394,3 +396,14 @@ class Outbox:
                 stored_outbox.mark_filed(store, row["id"])
                 store.event("outbox", row["id"], "filed")
 
+
+def enqueue(
+    store: Store, kind: str, raw: bytes, message_id: str, mail_from: str, rcpts: list[str],
+    draft_pk: int | None = None, answers_pk: int | None = None,
+) -> int:
+    """Put exact bytes in the outbox with their Message-ID, before any SMTP (SMTP-3)."""
+    with store.tx():
+        pk = stored_outbox.add(store, kind, raw, message_id, mail_from, rcpts, draft_pk,
+                               answers_pk)
+        store.event("outbox", pk, "queued", {"kind": kind, "message_id": message_id})
+    return pk

@@ -24,7 +24,7 @@ from inboxops.intake.parse import parse_message
 from inboxops.intake.parsepool import ParsePool
 from inboxops.models import Classification, ParsedMessage
 from inboxops.outbound import bookings
-from inboxops.outbound.approval import enqueue
+from inboxops.outbound.outbox import enqueue
 from inboxops.responders import RESPONDERS, Draft, Responder, ack, meetings
 from inboxops.responders.busy import feed_busy
 from inboxops.responders.compose import reply_subject

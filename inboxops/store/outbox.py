@@ -1,14 +1,33 @@
 """The `outbox` table: what was queued, to whom, and how delivery went.
 
-Enqueueing and the delivery state machine live in outbound/outbox.py and outbound/approval.py;
-here are the rows' SQL they use, and the questions other stages ask about the queue."""
+Enqueueing (`outbound.outbox.enqueue`, with its event) and the delivery state machine (the
+`Outbox` class) live in outbound/outbox.py; here are the row's SQL they use, and the questions
+other stages ask about the queue."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
+
+from inboxops.store.clock import now_iso
 
 if TYPE_CHECKING:
     from inboxops.store import Store
+
+
+def add(
+    store: Store, kind: str, raw: bytes, message_id: str, mail_from: str, rcpts: list[str],
+    draft_pk: int | None = None, answers_pk: int | None = None,
+) -> int:
+    """Insert one `queued` row with its exact bytes; its id (the caller logs the event)."""
+    cur = store.conn.execute(
+        "INSERT INTO outbox (draft_pk, kind, message_id, mail_from, rcpts, raw, answers_pk,"
+        " state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
+        (draft_pk, kind, message_id, mail_from, json.dumps(rcpts), raw, answers_pk, now_iso()),
+    )
+    pk = cur.lastrowid
+    assert pk is not None
+    return pk
 
 
 def sending(store: Store) -> list[dict[str, Any]]:
