@@ -31,7 +31,7 @@ from mailfactory import client_mail
 from mailservers import SlowAppendProxy, SlowHttpsFeed, TlsFiles
 
 from inboxops.config import load
-from inboxops.outbound.approval import enqueue
+from inboxops.outbound.outbox import enqueue
 from inboxops.service.daemon import STOP_GRACE, Daemon
 from inboxops.store import Store
 

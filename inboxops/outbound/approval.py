@@ -18,24 +18,18 @@ from zoneinfo import ZoneInfo
 from inboxops.config import Config
 from inboxops.errors import StateError
 from inboxops.outbound.edited import same_text
+from inboxops.outbound.outbox import enqueue
 from inboxops.responders import compose, meetings
 from inboxops.responders.base import format_when
 from inboxops.responders.render import Renderer
-from inboxops.store import Store, now_iso
+from inboxops.store import Store, drafts, now_iso
+from inboxops.store import meetings as stored_meetings
 
 
 def pending(store: Store) -> list[dict[str, Any]]:
     """Drafts that need the assistant, oldest first: waiting for a decision, or approved but
     refused by the mail server for good (they must see those too)."""
-    return store.query(
-        "SELECT d.id, d.state, m.message_id, d.category, d.language, d.to_addr, d.to_name,"
-        " d.to_reason, d.subject, d.body_text AS body, d.created_at, m.from_addr,"
-        " m.subject AS original_subject, m.confidence, m.reasons, m.suppress, d.meeting_pk,"
-        " (SELECT last_error FROM outbox o WHERE o.draft_pk = d.id AND o.state = 'failed'"
-        "  ORDER BY o.id DESC LIMIT 1) AS error"
-        " FROM drafts d JOIN messages m ON m.id = d.message_pk"
-        " WHERE d.state IN ('pending', 'failed') ORDER BY d.id"
-    )
+    return drafts.needing_the_assistant(store)
 
 
 def reject(store: Store, draft_id: int, by: str = "cli") -> None:
@@ -143,10 +137,9 @@ def revive(store: Store, draft_id: int, by: str = "mail-client") -> None:
     with store.tx():
         if draft["meeting_pk"]:
             meeting = store.require("meetings", draft["meeting_pk"])
-            clash = store.one(
-                "SELECT id FROM meetings WHERE id != ? AND state IN ('proposed', 'invited') "
-                'AND start < ? AND "end" > ? LIMIT 1',
-                (meeting["id"], meeting["end"], meeting["start"]))
+            clash = next((other for other in stored_meetings.holding_time(store, meeting["id"])
+                          if other["start"] < meeting["end"] and other["end"] > meeting["start"]),
+                         None)
             if clash:
                 raise StateError(f"draft {draft_id}: its meeting time was given to meeting "
                                  f"{clash['id']} meanwhile; approve a new time in the CLI")
@@ -158,24 +151,6 @@ def revive(store: Store, draft_id: int, by: str = "mail-client") -> None:
             missing_since=None,
         ):
             raise StateError(f"draft {draft_id} was decided by someone else meanwhile")
-
-
-def enqueue(
-    store: Store, kind: str, raw: bytes, message_id: str, mail_from: str, rcpts: list[str],
-    draft_pk: int | None = None, answers_pk: int | None = None,
-) -> int:
-    """Put exact bytes in the outbox with their Message-ID, before any SMTP (SMTP-3)."""
-    with store.tx():
-        cur = store.conn.execute(
-            "INSERT INTO outbox (draft_pk, kind, message_id, mail_from, rcpts, raw, answers_pk,"
-            " state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
-            (draft_pk, kind, message_id, mail_from, json.dumps(rcpts), raw, answers_pk,
-             now_iso()),
-        )
-        pk = cur.lastrowid
-        assert pk is not None
-        store.event("outbox", pk, "queued", {"kind": kind, "message_id": message_id})
-    return pk
 
 
 def invitation(cfg: Config, meeting: dict[str, Any], method: str = "REQUEST") -> bytes:

@@ -2,7 +2,7 @@
 
 The store-facing half of meetings (the `meetings` package is pure). Every change is one
 transaction that updates the meeting row, appends an event and queues the exact outgoing bytes
-in the outbox (approve.enqueue), so a crash can neither lose a change nor send it twice. The UID
+in the outbox (outbox.enqueue), so a crash can neither lose a change nor send it twice. The UID
 never changes and every significant change raises SEQUENCE by one (RFC 5546 §2.1.4, ICS-4/5).
 """
 
@@ -19,7 +19,8 @@ from inboxops.config import Config
 from inboxops.errors import StateError
 from inboxops.intake.authresults import sender_authenticated
 from inboxops.models import ParsedMessage
-from inboxops.outbound.approval import enqueue, invitation
+from inboxops.outbound.approval import invitation
+from inboxops.outbound.outbox import enqueue
 from inboxops.responders import compose, meetings
 from inboxops.responders.base import format_when
 from inboxops.responders.busy import feed_busy

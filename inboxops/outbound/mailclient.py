@@ -47,7 +47,8 @@ from inboxops.outbound.edited import (
     same_text,
 )
 from inboxops.responders.compose import address, reply_subject
-from inboxops.store import Store, now_iso
+from inboxops.store import Store, drafts, events, now_iso
+from inboxops.store import outbox as stored_outbox
 
 log = logging.getLogger(__name__)
 _TOKEN = re.compile(rb"^X-InboxOps-Draft:[ \t]*(\d+)@(\S+)", re.IGNORECASE | re.MULTILINE)
@@ -202,8 +203,7 @@ def _same_edit(a: EditedCopy, b: EditedCopy) -> bool:
 
 def decided(store: Store, draft: dict[str, Any]) -> EditedCopy:
     """What was decided for a draft: the reply as queued if it was approved, else the draft."""
-    row = store.one("SELECT raw, rcpts FROM outbox WHERE draft_pk = ? AND kind = 'reply' "
-                    "ORDER BY id LIMIT 1", (draft["id"],))
+    row = stored_outbox.first_reply(store, draft["id"])
     if row is None:
         return EditedCopy(text=draft["body_text"], subject=draft["subject"],
                           to=(address(draft["to_addr"], draft["to_name"]),))
@@ -223,25 +223,20 @@ def match(store: Store, cfg: Config, keys: CopyKeys) -> tuple[int | None, str]:
     if keys.token:
         number, _, domain = keys.token.partition("@")
         if number.isdigit() and domain.strip().lower() == cfg.domain.lower():
-            if store.one("SELECT id FROM drafts WHERE id = ?", (int(number),)):
+            if drafts.exists(store, int(number)):
                 return int(number), ""
             return None, f"its {DRAFT_HEADER} names draft {number}, which does not exist"
     ours = cfg.smtp.from_address.addr_spec.lower()
     if keys.sender != ours:  # a client's own mail put here by mistake is no draft of ours
         return None, f"no {DRAFT_HEADER} and not written as {ours} (From: {keys.sender or '-'})"
     for ref in [keys.in_reply_to, *reversed(keys.references)]:
-        rows = store.query(
-            "SELECT d.id, d.state, d.decided_by FROM drafts d JOIN messages m ON "
-            "m.id = d.message_pk WHERE m.message_id = ? ORDER BY d.id", (ref,)) if ref else []
+        rows = drafts.answering(store, ref) if ref else []
         if rows:
             return _pick(rows, "answer the message it replies to")
     base = reply_subject(keys.subject).lower()
     if keys.subject and keys.to:
-        marks = ",".join("?" * len(keys.to))
-        rows = [r for r in store.query(
-            "SELECT id, state, decided_by, subject FROM drafts WHERE state IN ('pending', "
-            f"'rejected') AND lower(to_addr) IN ({marks}) ORDER BY id", sorted(keys.to))
-            if reply_subject(r["subject"]).lower() == base]
+        rows = [r for r in drafts.open_to(store, sorted(keys.to))
+                if reply_subject(r["subject"]).lower() == base]
         if rows:
             return _pick(rows, "have its subject and recipient")
     return None, "no draft matches it (no id header, no known In-Reply-To, no draft with its " \
@@ -271,8 +266,7 @@ def _keep(store: Store, copy: _Copy, why: str) -> None:
     detail = json.dumps({"folder": copy.folder, "uid": copy.uid, "uidvalidity": copy.validity,
                          "reason": why}, sort_keys=True)
     with store.tx():
-        if store.one("SELECT 1 FROM events WHERE entity = 'draft' AND entity_id IS ? AND "
-                     "event = ? AND detail = ?", (copy.draft_id, KEPT, detail)):
+        if events.logged(store, "draft", copy.draft_id, KEPT, detail):
             return
         store.event("draft", copy.draft_id, KEPT, detail, level=logging.WARNING)
 
@@ -281,16 +275,13 @@ def _notice_deleted(store: Store, cfg: Config, present: dict[int, list[int]]) ->
     """A published draft gone from Drafts (and not approved) for a while was deleted: rejected."""
     now = datetime.now(UTC)
     grace = timedelta(seconds=cfg.approval.reject_after_seconds)
-    for row in store.query("SELECT id, missing_since FROM drafts WHERE state = 'pending' AND "
-                           "published_at IS NOT NULL"):
+    for row in drafts.published_pending(store):
         if row["id"] in present:
             if row["missing_since"]:
-                store.conn.execute("UPDATE drafts SET missing_since = NULL WHERE id = ?",
-                                   (row["id"],))
+                drafts.set_missing_since(store, row["id"], None)
             continue
         if row["missing_since"] is None:
-            store.conn.execute("UPDATE drafts SET missing_since = ? WHERE id = ?",
-                               (now_iso(), row["id"]))
+            drafts.set_missing_since(store, row["id"], now_iso())
             if grace:
                 continue  # a re-save may be under way: look again later
         elif now - datetime.fromisoformat(row["missing_since"]) < grace:
@@ -305,14 +296,12 @@ def _notice_deleted(store: Store, cfg: Config, present: dict[int, list[int]]) ->
 def _publish(
     store: Store, cfg: Config, client: IMAPClient, folder: str, present: dict[int, list[int]]
 ) -> None:
-    for row in store.query("SELECT id FROM drafts WHERE state = 'pending' AND "
-                           "published_at IS NULL ORDER BY id"):
-        if row["id"] not in present:
-            client.append(folder, draft_copy(store, cfg, row["id"]), flags=[DRAFT, SEEN])
+    for draft_id in drafts.unpublished(store):
+        if draft_id not in present:
+            client.append(folder, draft_copy(store, cfg, draft_id), flags=[DRAFT, SEEN])
         with store.tx():
-            store.conn.execute("UPDATE drafts SET published_at = ? WHERE id = ?",
-                               (now_iso(), row["id"]))
-            store.event("draft", row["id"], "published", {"folder": folder})
+            drafts.set_published(store, draft_id)
+            store.event("draft", draft_id, "published", {"folder": folder})
 
 
 def _tidy(
@@ -323,10 +312,8 @@ def _tidy(
     the timeout rejected is a re-save after a long edit, and brings the draft back."""
     if not present:
         return
-    marks = ",".join("?" * len(present))
     stale = []
-    for draft in store.query(f"SELECT id, state, decided_by FROM drafts WHERE id IN ({marks}) "
-                             "AND state != 'pending'", list(present)):
+    for draft in drafts.decided_among(store, list(present)):
         if revivable(draft):
             try:
                 revive(store, draft["id"])

@@ -1,4 +1,4 @@
-"""The outbox state machine and its transports: SMTP (aiosmtplib) and an outbox directory.
+"""The outbox: enqueueing, the state machine and its transports (SMTP, an outbox directory).
 
     queued → sending → sent | failed | unknown        (and sending/unknown → sent once confirmed)
 
@@ -26,7 +26,7 @@ import ssl
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import aiosmtplib
 
@@ -37,8 +37,12 @@ from inboxops.errors import InboxopsError, SendError, StateError
 from inboxops.intake.sources import NETWORK_ERRORS
 from inboxops.outbound.faults import halt_point
 from inboxops.outbound.liveness import identity, is_gone
-from inboxops.outbound.mailbox import Mailbox
 from inboxops.store import Store, now_iso
+from inboxops.store import messages as stored_messages
+from inboxops.store import outbox as stored_outbox
+
+if TYPE_CHECKING:  # at run time mailbox → mailclient → approval imports enqueue from here
+    from inboxops.outbound.mailbox import Mailbox
 
 log = logging.getLogger(__name__)
 
@@ -273,7 +277,7 @@ class Outbox:
         if provably unsent, else leave them `unknown` for a human."""
         now = now or datetime.now(UTC)
         stamp = now.isoformat(timespec="seconds")
-        for row in self.store.query("SELECT * FROM outbox WHERE state = 'sending'"):
+        for row in stored_outbox.sending(self.store):
             expired = row["next_attempt_at"] is None or row["next_attempt_at"] < stamp
             if not (expired or is_gone(row["owner"])):
                 continue  # a live process is sending it right now
@@ -295,19 +299,14 @@ class Outbox:
                 # digest in case the kill came mid-transfer.
                 note = "assumed delivered: the process stopped after DATA began"
                 self._mark_sent(row, note)
-                self.store.conn.execute("UPDATE outbox SET last_error = ? WHERE id = ?",
-                                        (note, row["id"]))
+                stored_outbox.set_last_error(self.store, row["id"], note)
                 log.warning("outbox %s: %s", row["id"], note)
 
     async def deliver(self, now: datetime | None = None) -> int:
         """Send every due queued row once; return how many were sent."""
         now = now or datetime.now(UTC)
         await self.recover(now)
-        rows = self.store.query(
-            "SELECT * FROM outbox WHERE state = 'queued' AND "
-            "(next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id",
-            (now.isoformat(timespec="seconds"),),
-        )
+        rows = stored_outbox.due(self.store, now.isoformat(timespec="seconds"))
         sent = 0
         for row in rows:
             # The lease: a crashed sender's row is recovered once it runs out, never before.
@@ -368,8 +367,7 @@ class Outbox:
     def _checkpoint(self, pk: int) -> None:
         """The send was cancelled by a stop: requeue it if DATA never began (the server cannot
         have it), else mark it `unknown` for a human, as any break-off after DATA (SMTP-3)."""
-        row = self.store.one("SELECT phase FROM outbox WHERE id = ?", (pk,))
-        if row is not None and row["phase"] == "data":
+        if stored_outbox.phase(self.store, pk) == "data":
             note = ("stopped while the server was taking the message (after DATA began): "
                     "check whether it arrived, then run: inboxops outbox resolve "
                     f"{pk} --sent or --resend")
@@ -383,7 +381,7 @@ class Outbox:
         def data_begins() -> None:
             halt_point("before-data")
             with self.store.tx():
-                self.store.conn.execute("UPDATE outbox SET phase = 'data' WHERE id = ?", (pk,))
+                stored_outbox.data_began(self.store, pk)
         return data_begins
 
     def resolve(self, pk: int, delivered: bool) -> None:
@@ -408,9 +406,7 @@ class Outbox:
                 log.error("outbox %s was delivered but its row had moved on; check it",
                           row["id"])
                 return
-            if row["draft_pk"] and not self.store.one(
-                "SELECT 1 FROM outbox WHERE draft_pk = ? AND state != 'sent'", (row["draft_pk"],)
-            ):
+            if row["draft_pk"] and not stored_outbox.draft_unsent(self.store, row["draft_pk"]):
                 self.store.transition("drafts", row["draft_pk"], ("approved",), "sent")
         log.debug("outbox %s sent (%s) to %s", row["id"], row["kind"],
                  ", ".join(json.loads(row["rcpts"])))
@@ -423,21 +419,14 @@ class Outbox:
     def _file_sent(self, store: Store) -> None:
         """The after-send chores on `store` (blocking: IMAP sessions)."""
         assert self.mailbox is not None
-        rows = store.query(
-            "SELECT o.id, o.raw, o.message_id, o.answers_pk FROM outbox o "
-            "WHERE o.state = 'sent' AND o.saved_sent = 0"
-        )
+        rows = stored_outbox.sent_unfiled(store)
         if not rows:
             return
         try:
             for row in rows:
                 self.mailbox.save_sent(row["raw"], row["message_id"])
             ids = [r["answers_pk"] for r in rows if r["answers_pk"]]
-            marks = ",".join("?" * len(ids))
-            answered = store.query(
-                f"SELECT id, uid, uidvalidity, message_id, filed_category FROM messages "
-                f"WHERE id IN ({marks})", ids
-            ) if ids else []
+            answered = stored_messages.mailbox_places(store, ids)
             if answered:
                 self.mailbox.mark_answered(answered)
             halt_point("filed")
@@ -446,5 +435,17 @@ class Outbox:
             return
         with store.tx():
             for row in rows:
-                store.conn.execute("UPDATE outbox SET saved_sent = 1 WHERE id = ?", (row["id"],))
+                stored_outbox.mark_filed(store, row["id"])
                 store.event("outbox", row["id"], "filed")
+
+
+def enqueue(
+    store: Store, kind: str, raw: bytes, message_id: str, mail_from: str, rcpts: list[str],
+    draft_pk: int | None = None, answers_pk: int | None = None,
+) -> int:
+    """Put exact bytes in the outbox with their Message-ID, before any SMTP (SMTP-3)."""
+    with store.tx():
+        pk = stored_outbox.add(store, kind, raw, message_id, mail_from, rcpts, draft_pk,
+                               answers_pk)
+        store.event("outbox", pk, "queued", {"kind": kind, "message_id": message_id})
+    return pk

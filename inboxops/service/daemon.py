@@ -64,7 +64,7 @@ from inboxops.service.systemd import (
     watchdog_seconds,
 )
 from inboxops.service.workers import Workers
-from inboxops.store import Store
+from inboxops.store import Store, drafts, messages, outbox
 
 __all__ = ["Daemon", "sd_notify"]
 
@@ -139,13 +139,8 @@ class Daemon:
         return self._pipeline_on(store).process_pending(limit=100)
 
     def _sort_pending(self, store: Store) -> None:
-        # The review lane is a sort target like a category (InboxOps/Review, $Review).
-        target = "CASE WHEN confidence < ? THEN 'review' ELSE category END"
-        rows = store.query(
-            f"SELECT id, source_key, uid, uidvalidity, {target} AS category FROM messages "
-            "WHERE sort_state = 'pending' AND state = 'processed' AND source = ? ORDER BY id",
-            (self.cfg.classify.review_below, self.source.name),
-        )
+        review_below = self.cfg.classify.review_below
+        rows = messages.to_sort(store, self.source.name, review_below)
         if not rows:
             return
         try:
@@ -155,10 +150,7 @@ class Daemon:
             return
         with store.tx():
             for pk in done:
-                store.conn.execute(
-                    f"UPDATE messages SET sort_state = 'done', filed_category = {target} "
-                    "WHERE id = ?", (self.cfg.classify.review_below, pk)
-                )
+                messages.mark_sorted(store, pk, review_below)
 
     async def sync_mail_client(self) -> None:
         """Drafts out to the assistant's Drafts folder, decisions back from it."""
@@ -183,16 +175,11 @@ class Daemon:
                 log.exception("could not learn from %s moved to %s", message_id, category)
 
     def _moved(self, store: Store, message_id: str, category: str) -> None:
-        row = store.one(
-            "SELECT id, category, filed_category FROM messages WHERE message_id = ? AND "
-            "source = ? AND state = 'processed' ORDER BY id DESC LIMIT 1",
-            (message_id, self.source.name),
-        )
+        row = messages.latest_processed(store, self.source.name, message_id)
         if row is None or row["filed_category"] == category:
             return  # not ours, or where we filed it ourselves
         with store.tx():
-            store.conn.execute("UPDATE messages SET filed_category = ? WHERE id = ?",
-                               (category, row["id"]))
+            messages.set_filed_category(store, row["id"], category)
         if row["category"] == category:
             return  # already corrected from the CLI: the folder just caught up
         reclassify(store, row["id"], category, origin="folder")
@@ -376,12 +363,10 @@ class Daemon:
         self, store: Store
     ) -> tuple[bool, dict[str, Any], dict[str, Any] | None, str | None]:
         alerts = bool(health.check_alerts(store, self.cfg, self.source.name))
-        counts = store.one(
-            "SELECT (SELECT count(*) FROM drafts WHERE state = 'pending') AS drafts, "
-            "(SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending')) AS outbox, "
-            "(SELECT min(next_attempt_at) FROM outbox WHERE state = 'queued') AS retry")
-        assert counts is not None
-        return alerts, counts, health.open_outage(store), counts["retry"]
+        to_send, retry = outbox.to_send(store)
+        counts = {"drafts": drafts.count_by_state(store, ("pending",)).get("pending", 0),
+                  "outbox": to_send}
+        return alerts, counts, health.open_outage(store), retry
 
     # scheduler jobs (coroutines on the loop: they wake the work loop or use the pool) ---------
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from inboxops.config import Config
 from inboxops.models import CATEGORIES
-from inboxops.outbound.approval import enqueue
+from inboxops.outbound.outbox import enqueue
 from inboxops.responders import compose
 from inboxops.responders.render import Renderer
 from inboxops.service.sla import overdue_complaints

@@ -24,12 +24,13 @@ from inboxops.intake.parse import parse_message
 from inboxops.intake.parsepool import ParsePool
 from inboxops.models import Classification, ParsedMessage
 from inboxops.outbound import bookings
-from inboxops.outbound.approval import enqueue
+from inboxops.outbound.outbox import enqueue
 from inboxops.responders import RESPONDERS, Draft, Responder, ack, meetings
 from inboxops.responders.busy import feed_busy
 from inboxops.responders.compose import reply_subject
 from inboxops.responders.render import Renderer
-from inboxops.store import Store, now_iso
+from inboxops.store import Store, drafts, messages
+from inboxops.store import meetings as stored_meetings
 
 log = logging.getLogger(__name__)
 # The staff's calendar feed is read again after this long (a burst of requests shares one read).
@@ -67,9 +68,7 @@ class Pipeline:
 
     def process_pending(self, limit: int = 500) -> int:
         """Process up to `limit` received messages, oldest first; return how many."""
-        rows = self.store.query(
-            "SELECT id, raw FROM messages WHERE state = 'received' ORDER BY id LIMIT ?", (limit,)
-        )
+        rows = messages.oldest_received(self.store, limit)
         for pk, parsed in self.parser.parse([(row["id"], row["raw"]) for row in rows]):
             self._process(pk, parsed)
         return len(rows)
@@ -171,10 +170,7 @@ class Pipeline:
     def redraft(self, pk: int) -> int | None:
         """Draft again for a message whose category the assistant corrected; the new draft id."""
         row = self.store.require("messages", pk)
-        if self.store.one(
-            "SELECT 1 FROM drafts WHERE message_pk = ? AND state IN ('approved', 'sent', "
-            "'failed')", (pk,),
-        ):
+        if drafts.reply_approved(self.store, pk):
             return None  # already answered (or being answered): never a second reply
         parsed = parse_message(row["raw"])
         decision = Classification(row["category"], 1.0, ["corrected by the assistant"])
@@ -210,23 +206,15 @@ class Pipeline:
         for ref in [parsed.in_reply_to, *reversed(parsed.references)]:
             if not ref:
                 continue
-            row = self.store.one(
-                "SELECT thread_key FROM messages WHERE message_id = ? AND thread_key IS NOT NULL"
-                " UNION ALL SELECT m.thread_key FROM outbox o JOIN messages m ON"
-                " m.id = o.answers_pk WHERE o.message_id = ? LIMIT 1", (ref, ref),
-            )
-            if row and row["thread_key"]:
-                return str(row["thread_key"])
+            thread = messages.thread_of(self.store, ref)
+            if thread:
+                return thread
         base = reply_subject(parsed.subject).removeprefix("Re:").strip().lower()
         return f"{parsed.from_addr}|{base}"
 
     def _supersede_thread(self, pk: int) -> None:
         """One open draft per conversation: earlier pending drafts give way to this one."""
-        for old in self.store.query(
-            "SELECT d.id, d.meeting_pk FROM drafts d JOIN messages m ON m.id = d.message_pk "
-            "WHERE d.state = 'pending' AND m.id != ? AND m.thread_key = "
-            "(SELECT thread_key FROM messages WHERE id = ?)", (pk, pk),
-        ):
+        for old in drafts.pending_in_thread(self.store, pk):
             self.store.transition("drafts", old["id"], ("pending",), "superseded",
                                   detail=f"a newer message in the thread ({pk})")
             if old["meeting_pk"]:
@@ -236,9 +224,7 @@ class Pipeline:
         """Meetings already proposed or booked that have not ended: the slot finder must not
         clash with them (past ones cannot, and would only slow it down). With `feed`, also
         the staff's busy times from [meetings] busy_calendar, read at most every few minutes."""
-        rows = self.store.query(
-            'SELECT start, "end" FROM meetings WHERE state IN (\'proposed\', \'invited\')'
-        )
+        rows = stored_meetings.holding_time(self.store)
         now = self.clock()
         spans = [(datetime.fromisoformat(r["start"]), datetime.fromisoformat(r["end"]))
                  for r in rows]
@@ -260,21 +246,13 @@ class Pipeline:
         slot = draft.meeting.slots[0]
         staff = draft.meeting.staff or self.cfg.meetings.staff
         attendees = {draft.to_addr: "NEEDS-ACTION", **dict.fromkeys(staff, "NEEDS-ACTION")}
-        cur = self.store.conn.execute(
-            'INSERT INTO meetings (message_pk, uid, sequence, start, "end", timezone, from_client,'
-            " alternatives, location, summary, client_addr, client_name, staff, attendees, state,"
-            " created_at) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'proposed', ?)",
-            (
-                pk, meetings.new_uid(self.cfg.domain), slot.start.isoformat(),
-                slot.end.isoformat(), self.cfg.meetings.timezone, int(slot.from_client),
-                json.dumps([[s.start.isoformat(), s.end.isoformat()]
-                            for s in draft.meeting.slots[1:]]),
-                draft.meeting.location, draft.meeting.summary, draft.to_addr, draft.to_name,
-                json.dumps(staff), json.dumps(attendees), now_iso(),
-            ),
+        meeting_pk = stored_meetings.add(
+            self.store, pk, meetings.new_uid(self.cfg.domain), slot.start.isoformat(),
+            slot.end.isoformat(), self.cfg.meetings.timezone, slot.from_client,
+            [(s.start.isoformat(), s.end.isoformat()) for s in draft.meeting.slots[1:]],
+            draft.meeting.location, draft.meeting.summary, draft.to_addr, draft.to_name,
+            staff, attendees,
         )
-        meeting_pk = cur.lastrowid
-        assert meeting_pk is not None
         self.store.event("meeting", meeting_pk, "proposed", {"start": slot.start.isoformat()})
         return meeting_pk
 
@@ -282,17 +260,10 @@ class Pipeline:
         self, pk: int, decision: Classification, parsed: ParsedMessage, draft: Draft,
         meeting_pk: int | None,
     ) -> int:
-        cur = self.store.conn.execute(
-            "INSERT INTO drafts (message_pk, category, language, to_addr, to_name, to_reason,"
-            " subject, body_text, body_html, meeting_pk, state, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
-            (
-                pk, decision.category, parsed.language, draft.to_addr, draft.to_name,
-                draft.to_reason, draft.subject, draft.text, draft.html, meeting_pk, now_iso(),
-            ),
+        draft_pk = drafts.add(
+            self.store, pk, decision.category, parsed.language, draft.to_addr, draft.to_name,
+            draft.to_reason, draft.subject, draft.text, draft.html, meeting_pk,
         )
-        draft_pk = cur.lastrowid
-        assert draft_pk is not None
         self.store.event("draft", draft_pk, "pending", {"message": pk})
         return draft_pk
 

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from inboxops.config import Config
-from inboxops.outbound.approval import enqueue
+from inboxops.outbound.outbox import enqueue
 from inboxops.responders import compose
 from inboxops.responders.render import Renderer
 from inboxops.store import Store, digests, messages

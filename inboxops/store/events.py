@@ -14,3 +14,11 @@ def grouped_since(store: Store, entity: str, since: str) -> list[dict[str, Any]]
     return store.query(
         "SELECT event, detail, count(*) AS n, max(at) AS last FROM events WHERE entity = ? "
         "AND at > ? GROUP BY event, detail ORDER BY last DESC", (entity, since))
+
+
+def logged(store: Store, entity: str, entity_id: int | None, event: str, detail: str) -> bool:
+    """Whether this very event (same entity, event and detail) is in the log already."""
+    return store.one(
+        "SELECT 1 FROM events WHERE entity = ? AND entity_id IS ? AND event = ? AND detail = ?",
+        (entity, entity_id, event, detail),
+    ) is not None

@@ -6,9 +6,31 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from inboxops.store.clock import now_iso
+
 if TYPE_CHECKING:
     from inboxops.store import Store
 
+
+def add(
+    store: Store, message_pk: int, uid: str, start: str, end: str, timezone: str,
+    from_client: bool, alternatives: list[tuple[str, str]], location: str,
+    summary: str, client_addr: str, client_name: str, staff: list[str],
+    attendees: dict[str, str],
+) -> int:
+    """Insert a `proposed` meeting (SEQUENCE 0) for `message_pk`; its id (the caller logs the
+    event). `alternatives` are the other slots offered, as (start, end)."""
+    cur = store.conn.execute(
+        'INSERT INTO meetings (message_pk, uid, sequence, start, "end", timezone, from_client,'
+        " alternatives, location, summary, client_addr, client_name, staff, attendees, state,"
+        " created_at) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'proposed', ?)",
+        (message_pk, uid, start, end, timezone, int(from_client),
+         json.dumps(alternatives), location, summary, client_addr,
+         client_name, json.dumps(staff), json.dumps(attendees), now_iso()),
+    )
+    pk = cur.lastrowid
+    assert pk is not None
+    return pk
 
 
 def by_uid(store: Store, uid: str | None) -> dict[str, Any] | None:

@@ -116,3 +116,67 @@ def recent(store: Store, category: str | None, limit: int) -> list[dict[str, Any
         " error FROM messages WHERE (? IS NULL OR category = ?) ORDER BY id DESC LIMIT ?",
         (category, category, limit),
     )
+
+
+def oldest_received(store: Store, limit: int) -> list[dict[str, Any]]:
+    """(id, raw) of up to `limit` messages waiting to be processed, oldest first."""
+    return store.query(
+        "SELECT id, raw FROM messages WHERE state = 'received' ORDER BY id LIMIT ?", (limit,)
+    )
+
+
+def thread_of(store: Store, message_id: str) -> str | None:
+    """The conversation of the message, or of our reply, with this Message-ID; None if
+    neither is known (or has one)."""
+    row = store.one(
+        "SELECT thread_key FROM messages WHERE message_id = ? AND thread_key IS NOT NULL"
+        " UNION ALL SELECT m.thread_key FROM outbox o JOIN messages m ON"
+        " m.id = o.answers_pk WHERE o.message_id = ? LIMIT 1", (message_id, message_id),
+    )
+    return str(row["thread_key"]) if row and row["thread_key"] else None
+
+
+# The folder a processed message belongs in: the review lane is a sort target like a category
+# (InboxOps/Review, $Review).
+_SORT_TARGET = "CASE WHEN confidence < ? THEN 'review' ELSE category END"
+
+
+def to_sort(store: Store, source: str, review_below: float) -> list[dict[str, Any]]:
+    """Processed messages of `source` not yet sorted in the mailbox, oldest first, with the
+    `category` to sort them under ('review' below the threshold) and where they are."""
+    return store.query(
+        f"SELECT id, source_key, uid, uidvalidity, {_SORT_TARGET} AS category FROM messages "
+        "WHERE sort_state = 'pending' AND state = 'processed' AND source = ? ORDER BY id",
+        (review_below, source),
+    )
+
+
+def mark_sorted(store: Store, pk: int, review_below: float) -> None:
+    """The message is in its folder: remember which, to tell the assistant's moves apart."""
+    store.conn.execute(
+        f"UPDATE messages SET sort_state = 'done', filed_category = {_SORT_TARGET} "
+        "WHERE id = ?", (review_below, pk)
+    )
+
+
+def latest_processed(store: Store, source: str, message_id: str) -> dict[str, Any] | None:
+    """(id, category, filed_category) of the latest processed message of `source` with this
+    Message-ID, or None."""
+    return store.one(
+        "SELECT id, category, filed_category FROM messages WHERE message_id = ? AND "
+        "source = ? AND state = 'processed' ORDER BY id DESC LIMIT 1", (message_id, source),
+    )
+
+
+def set_filed_category(store: Store, pk: int, category: str) -> None:
+    """The category folder the message is in now (the assistant moved it there)."""
+    store.conn.execute("UPDATE messages SET filed_category = ? WHERE id = ?", (category, pk))
+
+
+def mailbox_places(store: Store, pks: list[int]) -> list[dict[str, Any]]:
+    """Where these messages are in the mailbox (uid, uidvalidity, message_id, filed_category)."""
+    marks = ",".join("?" * len(pks))
+    return store.query(
+        "SELECT id, uid, uidvalidity, message_id, filed_category FROM messages "
+        f"WHERE id IN ({marks})", pks
+    ) if pks else []
