@@ -27,6 +27,7 @@ from helpers import cli, drafts, wait_until
 from mailfactory import client_mail
 from mailservers import free_port
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -108,7 +109,12 @@ class Page:
         self.driver.find_element(By.TAG_NAME, "body").send_keys(key)
 
     def text(self) -> str:
-        return str(self.driver.find_element(By.TAG_NAME, "body").text)
+        """The page's text, or "" while it is being replaced (a key or form just navigated):
+        callers poll it with wait_until."""
+        try:
+            return str(self.driver.find_element(By.TAG_NAME, "body").text)
+        except (StaleElementReferenceException, NoSuchElementException):
+            return ""
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ same moment (a provider that rotates refresh tokens would otherwise see the old 
 Tokens are never logged and never put in an error message.
 
 Every call here may block on HTTP: the daemon calls it from the intake thread or the worker
-pool (asyncio.to_thread), never from the event loop.
+pool (the daemon's offload; a thread in the CLI), never from the event loop.
 """
 
 from __future__ import annotations
