@@ -176,7 +176,8 @@ class ClassifyConfig(Section):
     """[classify]: sorting."""
 
     chain: list[str] = Field(
-        ["signals", "content", "style", "learned"], description="classifiers to run, in order"
+        ["signals", "content", "style", "learned"], description="classifiers to run, in order: "
+        "headers, en/ro rules, how it is written, the assistant's corrections"
     )
     min_confidence: float = Field(
         0.5, ge=0, le=1, description="below this, no draft: the assistant sorts it"
@@ -198,7 +199,11 @@ class ClassifyConfig(Section):
 class RepliesConfig(Section):
     """[replies]: drafting."""
 
-    templates: Path = Field(Path("templates"), description="folder of reply templates")
+    templates: Path = Field(
+        Path("templates"), description="your templates, <category>.<lang>.subject.txt, "
+        ".body.txt, .body.html: each file here replaces the packaged one of that name, the rest "
+        "are packaged (the folder may be absent; inboxops init --templates copies them to edit)"
+    )
     company: str = Field("Example Office", description="company name used in templates")
     signature: str = Field("The Office team", description="signature used in templates")
     html: bool = Field(True, description="also send an HTML part when a .body.html exists")
@@ -412,9 +417,11 @@ class WebConfig(Section):
 
 
 class LogConfig(Section):
-    """[log]"""
+    """[log]: what goes to stderr (the journal under systemd)."""
 
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="DEBUG, INFO, WARNING or ERROR; bodies and secrets are never logged"
+    )
 
 
 class Config(Section):

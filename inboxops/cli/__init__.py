@@ -19,6 +19,7 @@ import click
 from inboxops import CONFIG_ENV_VAR as ENV_VAR
 from inboxops import __version__
 from inboxops.cli.base import Context, _config_or_default, _deliver, pass_ctx
+from inboxops.cli.init import init
 from inboxops.cli.meetings import eval_times, meetings
 from inboxops.cli.web import web
 from inboxops.errors import InboxopsError
@@ -137,7 +138,7 @@ def check(c: Context) -> None:
     source = open_source(cfg.mailbox)
     steps = [
         ("store", lambda: f"{cfg.store.path} (migrations applied: {len(c.store.migrate())})"),
-        ("templates", lambda: f"{Renderer(cfg.replies.templates).folder}"),
+        ("templates", lambda: Renderer(cfg.replies.templates).describe()),
         ("digest", lambda: _check_digest(c)),
         ("mailbox", source.check),
         ("sender", open_transport(cfg.smtp, open_mailbox(source)).check),
@@ -480,5 +481,6 @@ def resolve(c: Context, outbox_id: int, verdict: str | None) -> None:
 
 # Meeting commands live in cli_meetings.py, kept apart so this module stays short.
 main.add_command(eval_times)
+main.add_command(init)
 main.add_command(meetings)
 main.add_command(web)
