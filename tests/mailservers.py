@@ -779,3 +779,152 @@ class SmtpSink:
 def unique_address(prefix: str = "office") -> str:
     """A fresh address in the test domain, e.g. office-3f9a1c2b@example.test."""
     return f"{prefix}-{secrets.token_hex(4)}@example.test"
+
+
+class SlowAppendProxy:
+    """A TCP proxy in front of an IMAP server (plain, no TLS) that holds every APPEND command
+    for `delay` seconds before passing it on: a slow Sent folder, as a large message on a slow
+    link or a busy server gives one. Everything else passes through untouched.
+
+    Runs its own asyncio loop in a thread. `held` counts the APPENDs being or having been
+    held, `passed` those forwarded; `delay` may be changed while it runs.
+    """
+
+    APPEND = re.compile(rb"^[^ \r\n]+ APPEND ", re.IGNORECASE | re.MULTILINE)
+
+    def __init__(self, upstream_port: int, delay: float = 3.0) -> None:
+        self.upstream_port = upstream_port
+        self.delay = delay
+        self.port = 0
+        self.held = 0
+        self.passed = 0
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
+                                        name="slow-append-proxy")
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self) -> SlowAppendProxy:
+        self._thread.start()
+        self._server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._handle, HOST, 0), self._loop).result(10)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(HOST, self.upstream_port)
+        except OSError:
+            writer.close()
+            return
+        pumps = [asyncio.ensure_future(self._pump(reader, up_writer, slow=True)),
+                 asyncio.ensure_future(self._pump(up_reader, writer, slow=False))]
+        self._tasks.update(pumps)
+        try:
+            await asyncio.gather(*pumps)
+        finally:
+            self._tasks.difference_update(pumps)
+
+    async def _pump(
+        self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, slow: bool
+    ) -> None:
+        try:
+            while data := await src.read(65536):
+                if slow and self.APPEND.search(data):
+                    self.held += 1
+                    await asyncio.sleep(self.delay)
+                    self.passed += 1
+                dst.write(data)
+                await dst.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            dst.close()
+
+    async def _close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def stop(self) -> None:
+        """Drop every connection (a held APPEND fails at the client) and stop the thread."""
+        if self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(self._close(), self._loop).result(10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+        self._loop.close()
+
+    def __enter__(self) -> SlowAppendProxy:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class SlowHttpsFeed:
+    """An HTTPS server on 127.0.0.1 that answers every GET with `body` after `delay` seconds:
+    a calendar feed on a slow provider. Clients trust it through `tls_files.cert_path`
+    (e.g. SSL_CERT_FILE). `started` and `served` count the requests begun and answered."""
+
+    def __init__(self, tls_files: TlsFiles, body: bytes, delay: float = 10.0) -> None:
+        import http.server
+
+        feed = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                feed.started += 1
+                time.sleep(feed.delay)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/calendar; charset=utf-8")
+                self.send_header("Content-Length", str(len(feed.body)))
+                self.end_headers()
+                self.wfile.write(feed.body)
+                feed.served += 1
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # keep test output quiet
+
+        self.body = body
+        self.delay = delay
+        self.started = 0
+        self.served = 0
+        self._httpd = http.server.ThreadingHTTPServer((HOST, 0), Handler)
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(tls_files.cert_path, tls_files.key_path)
+        self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True)
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True,
+                                        name="slow-https-feed")
+
+    @property
+    def url(self) -> str:
+        return f"https://{HOST}:{self.port}/busy.ics"
+
+    def start(self) -> SlowHttpsFeed:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._httpd.shutdown()
+            self._thread.join(10)
+        self._httpd.server_close()
+
+    def __enter__(self) -> SlowHttpsFeed:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -5,14 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from inboxops import config
 from inboxops.service.daemon import sd_notify
-from inboxops.service.scheduler import digest_due, digest_slot, next_digest_time
+from inboxops.service.scheduler import (
+    build_scheduler,
+    digest_due,
+    digest_slot,
+    next_digest_time,
+    wake_at,
+)
 from inboxops.service.systemd import Heartbeats, feed_watchdog
 
 
@@ -116,3 +122,45 @@ def test_watchdog_pings_only_while_every_loop_makes_progress(
         assert "WATCHDOG=1" not in sent and any("hung: work" in m for m in sent)
         heartbeats.beat("work")
         assert one_watchdog_round(heartbeats, server) == ["WATCHDOG=1"]
+
+
+def test_a_bounded_wait_counts_as_progress_until_its_patience_runs_out() -> None:
+    clock = FakeClock()
+    heartbeats = Heartbeats(["fetch", "work"], clock=clock)
+    with heartbeats.waiting("work", patience=90):  # e.g. a slow Sent folder, in the worker pool
+        clock.now += 80
+        heartbeats.beat("fetch")
+        assert heartbeats.stale(60) == []  # 80 s without a beat, but waiting on purpose
+        clock.now += 70
+        heartbeats.beat("fetch")
+        assert heartbeats.stale(60) == []  # patience ran out 60 s ago: not yet stale
+        clock.now += 5
+        assert heartbeats.stale(60) == ["work"]  # a call past every timeout: a hang
+    assert heartbeats.stale(60) == []  # the wait ended: that is progress
+
+
+def test_the_scheduler_keeps_every_timed_job_of_the_daemon() -> None:
+    """APScheduler is the one timekeeper: each periodic job is there and running (not paused),
+    and an outbox retry wakes the work loop at its time."""
+    async def noop() -> None:
+        return None
+
+    async def scenario() -> tuple[dict[str, float | None], datetime | None]:
+        scheduler = build_scheduler(config.default(), digest=noop, wake=noop, pass_seconds=1,
+                                    folders=noop, alive=noop)
+        scheduler.start()
+        try:
+            due = datetime.now(UTC) + timedelta(minutes=5)
+            wake_at(scheduler, due, noop)
+            wake_at(scheduler, due + timedelta(minutes=1), noop)  # replaces: one retry job
+            jobs = {job.id: job for job in scheduler.get_jobs()}
+            retry = jobs.pop("outbox-retry").next_run_time
+            periods = {job.id: job.trigger.interval.total_seconds()
+                       if job.next_run_time is not None else None for job in jobs.values()}
+            return periods, retry
+        finally:
+            scheduler.shutdown(wait=False)
+
+    periods, retry = asyncio.run(scenario())
+    assert periods == {"chores": 30, "pass": 1, "folders": 60, "alive": 30}  # none paused
+    assert retry is not None and retry.astimezone(UTC) > datetime.now(UTC) + timedelta(minutes=5)

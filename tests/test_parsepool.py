@@ -3,8 +3,10 @@ message whose parse runs past the limit is quarantined while the rest go on."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pytest
 from configs import maildir_config
 from helpers import cli, drafts, drop
 from mailfactory import client_mail
@@ -19,7 +21,7 @@ def test_a_batch_is_parsed_in_order_and_a_hanging_message_times_out() -> None:
     items = [(i, client_mail(subject=f"Question {i}")) for i in range(20)]
     items[7] = (7, client_mail(subject="Hostile", headers={"X-Test-Hang": "yes"}))
     items[12] = (12, b"\r\n\r\n")  # not a message at all
-    pool = ParsePool(workers=1, timeout=3, parser=parse_or_hang, min_batch=2)
+    pool = ParsePool(workers=1, timeout=3, parser=parse_or_hang)
     try:
         results = list(pool.parse(items))
     finally:
@@ -42,3 +44,37 @@ def test_a_backlog_through_the_daemon_uses_the_pool_and_drafts_everything(
     cli(config, "run", "--once")
     assert sorted(d["subject"] for d in drafts(config)) == sorted(
         f"Re: Price question {i}" for i in range(40))
+
+
+@pytest.mark.parametrize("size", [1, 100])
+def test_a_hanging_parse_is_cut_at_the_time_limit_in_a_batch_of_any_size(size: int) -> None:
+    """Issue 10: no batch is too small for the time limit (small ones used to parse inline)."""
+    hang = size // 2
+    items = [(i, client_mail(subject=f"Question {i}")) for i in range(size)]
+    items[hang] = (hang, client_mail(subject="Hostile", headers={"X-Test-Hang": "yes"}))
+    pool = ParsePool(workers=1, timeout=2, parser=parse_or_hang)
+    started = time.monotonic()
+    try:
+        outcome = dict(pool.parse(items))
+    finally:
+        pool.close()
+    assert time.monotonic() - started < 20  # cut at ~2 s, not the parser's 600 s
+    assert sorted(outcome) == list(range(size))
+    assert isinstance(outcome[hang], ParseError) and "longer than 2 s" in str(outcome[hang])
+    assert all(isinstance(outcome[i], ParsedMessage) for i in range(size) if i != hang)
+
+
+def test_one_new_message_is_parsed_by_a_warm_worker_without_a_start_up_cost() -> None:
+    pool = ParsePool(workers=1)
+    try:
+        pool.warm()
+        list(pool.parse([(0, client_mail())]))  # the workers are up
+        took = []
+        for i in range(5):
+            started = time.perf_counter()
+            ((pk, parsed),) = pool.parse([(i, client_mail(subject=f"New {i}"))])
+            took.append(time.perf_counter() - started)
+            assert pk == i and isinstance(parsed, ParsedMessage)
+    finally:
+        pool.close()
+    assert sorted(took)[2] < 0.05, took  # a warm worker: about a millisecond; a new pool: more

@@ -78,8 +78,11 @@ class ImapSource:
         try:
             yield client
         finally:
-            with contextlib.suppress(*NETWORK_ERRORS):
+            try:
                 client.logout()
+            except NETWORK_ERRORS:
+                with contextlib.suppress(*NETWORK_ERRORS):
+                    client.shutdown()  # logout failed half-way: the socket is still open
 
     # intake -------------------------------------------------------------------------------
 

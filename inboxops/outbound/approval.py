@@ -9,12 +9,15 @@ the invitation, and each staff member gets the same invitation.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from email.headerregistry import Address
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from inboxops.config import Config
 from inboxops.errors import StateError
+from inboxops.outbound.edited import same_text
 from inboxops.responders import compose, meetings
 from inboxops.responders.base import format_when
 from inboxops.responders.render import Renderer
@@ -50,29 +53,26 @@ def reject(store: Store, draft_id: int, by: str = "cli") -> None:
 
 def approve(
     store: Store, cfg: Config, draft_id: int, text: str | None = None, by: str = "cli",
-    *, subject: str | None = None, to_addr: str | None = None,
+    *, html: str | None = None, subject: str | None = None,
+    to: Sequence[Address] | None = None, cc: Sequence[Address] = (), bcc: Sequence[Address] = (),
 ) -> list[int]:
-    """Approve a pending draft (optionally with edited text, subject or recipient address);
-    return the queued outbox ids."""
+    """Approve a pending draft, optionally as the assistant edited it; return the queued
+    outbox ids. `html` goes with an edited `text` (an HTML-only edit); None for Subject or To
+    keeps the draft's. Bcc goes to the envelope only, never into the bytes (SMTP-3)."""
     draft = store.require("drafts", draft_id)
     if draft["state"] != "pending":
         raise StateError(f"draft {draft_id} is {draft['state']}, not pending")
-    if subject is not None or to_addr is not None:  # edits checked before anything is stored
-        draft["subject"] = compose.safe_header(subject or draft["subject"], "subject")
-        addr = compose.address(to_addr or draft["to_addr"]).addr_spec
-        if "@" not in addr:
-            raise compose.UnsafeHeader(f"not a usable address: {addr!r}")
-        if addr.lower() != draft["to_addr"].lower():  # the old name belongs to the old address
-            draft["to_addr"], draft["to_name"] = addr, ""
     message = store.require("messages", draft["message_pk"])
-    edited = text is not None and text != draft["body_text"]
-    body_text = text if text is not None else draft["body_text"]
-    body_html = None if edited else draft["body_html"]  # the HTML no longer matches the edit
+    changed = _changes(draft, text, subject, to, cc, bcc)
+    body_text = text if "text" in changed and text is not None else draft["body_text"]
+    # An edit replaces the HTML: ours no longer matches it, theirs (HTML-only edit) does.
+    body_html = html if "text" in changed else draft["body_html"]
+    subject = subject if subject is not None else draft["subject"]
+    recipients = list(to) if to else [compose.address(draft["to_addr"], draft["to_name"])]
     sender = cfg.smtp.from_address
     in_reply_to, references = compose.thread_headers(
         message["message_id"], json.loads(message["refs"] or "[]"), message["in_reply_to"]
     )
-    client = compose.address(draft["to_addr"], draft["to_name"])
     outgoing: list[tuple[str, bytes, list[str]]] = []
     meeting = store.require("meetings", draft["meeting_pk"]) if draft["meeting_pk"] else None
     if meeting and datetime.fromisoformat(meeting["start"]) <= datetime.now(UTC):
@@ -82,18 +82,22 @@ def approve(
         )
     calendar = invitation(cfg, meeting) if meeting else None
     message_id = compose.new_message_id(cfg.domain)
+    envelope = list(dict.fromkeys(a.addr_spec for a in (*recipients, *cc, *bcc)))
     outgoing.append((message_id, compose.build_message(
-        sender=sender, to=[client], subject=draft["subject"], text=body_text, html=body_html,
+        sender=sender, to=recipients, cc=cc, subject=subject, text=body_text, html=body_html,
         message_id=message_id, in_reply_to=in_reply_to, references=references,
         calendar=calendar,
-    ), [draft["to_addr"]]))
+    ), envelope))
     if meeting and calendar:
         outgoing.extend(_staff_invitations(cfg, meeting, message, calendar))
+    first = recipients[0]
     with store.tx():
         if not store.transition(
             "drafts", draft_id, ("pending",), "approved",
-            detail={"by": by, "edited": edited}, body_text=body_text, body_html=body_html,
-            subject=draft["subject"], to_addr=draft["to_addr"], to_name=draft["to_name"],
+            detail={"by": by, "edited": bool(changed), "changed": changed},
+            body_text=body_text, body_html=body_html, subject=subject,
+            to_addr=first.addr_spec, to_name=first.display_name,
+            to_reason="assistant's edit" if "to" in changed else draft["to_reason"],
             decided_at=now_iso(), decided_by=by,
         ):
             raise StateError(f"draft {draft_id} was decided by someone else meanwhile")
@@ -105,6 +109,55 @@ def approve(
         if meeting:
             store.transition("meetings", meeting["id"], ("proposed",), "invited")
     return ids
+
+
+def _changes(
+    draft: dict[str, Any], text: str | None, subject: str | None,
+    to: Sequence[Address] | None, cc: Sequence[Address], bcc: Sequence[Address],
+) -> list[str]:
+    """Which parts of the draft the assistant changed (names only: events hold no text)."""
+    changed = []
+    if text is not None and not same_text(text, draft["body_text"]):
+        changed.append("text")
+    if subject is not None and subject != draft["subject"]:
+        changed.append("subject")
+    if to and [(a.addr_spec.lower(), a.display_name) for a in to] != [
+            (draft["to_addr"].lower(), draft["to_name"])]:
+        changed.append("to")
+    changed += [name for name, value in (("cc", cc), ("bcc", bcc)) if value]
+    return changed
+
+
+def revivable(draft: dict[str, Any]) -> bool:
+    """Rejected only because its copy was gone from Drafts for a while: no human said no."""
+    return bool(draft["state"] == "rejected" and draft["decided_by"] == "mail-client")
+
+
+def revive(store: Store, draft_id: int, by: str = "mail-client") -> None:
+    """A human act in the mail client wins over the timeout: a draft the timeout rejected is
+    pending again, with its meeting proposal, unless that slot was given to another meeting
+    meanwhile (then StateError says so)."""
+    draft = store.require("drafts", draft_id)
+    if not revivable(draft):
+        raise StateError(f"draft {draft_id} is {draft['state']}, not rejected by the timeout")
+    with store.tx():
+        if draft["meeting_pk"]:
+            meeting = store.require("meetings", draft["meeting_pk"])
+            clash = store.one(
+                "SELECT id FROM meetings WHERE id != ? AND state IN ('proposed', 'invited') "
+                'AND start < ? AND "end" > ? LIMIT 1',
+                (meeting["id"], meeting["end"], meeting["start"]))
+            if clash:
+                raise StateError(f"draft {draft_id}: its meeting time was given to meeting "
+                                 f"{clash['id']} meanwhile; approve a new time in the CLI")
+            store.transition("meetings", meeting["id"], ("cancelled",), "proposed",
+                             detail={"revived": True, "by": by})
+        if not store.transition(
+            "drafts", draft_id, ("rejected",), "pending", detail={"revived": True, "by": by},
+            expect={"decided_by": "mail-client"}, decided_at=None, decided_by=None,
+            missing_since=None,
+        ):
+            raise StateError(f"draft {draft_id} was decided by someone else meanwhile")
 
 
 def enqueue(

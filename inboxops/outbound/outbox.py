@@ -7,6 +7,11 @@ SMTP 4xx goes back to `queued` with a backoff; 5xx is `failed` and shown to the 
 timeout or disconnect inside the SMTP transaction, or a crash while `sending`, may have delivered
 the message, so it is never blindly resent: it is confirmed from Sent (SMTP-3) or left `unknown`
 for a human.
+
+Blocking work is handed to an `Offload` (in the daemon: its worker pool, so the event loop never
+waits on IMAP): the Sent copy and \\Answered after a send, and the look in Sent that confirms an
+uncertain one. The single-row updates that bracket an SMTP transaction (claim, DATA began,
+sent) stay with the caller's own connection, in order with the protocol.
 """
 
 from __future__ import annotations
@@ -18,10 +23,10 @@ import json
 import logging
 import os
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import aiosmtplib
 
@@ -39,6 +44,14 @@ BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
            timedelta(minutes=60))
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=10)  # longer than any SMTP transaction may take
+T = TypeVar("T")
+
+
+class Offload(Protocol):
+    """Runs a blocking job `fn(store)` away from the event loop, on a store connection of the
+    thread that runs it, and lets the loop await the result (the daemon's worker pool)."""
+
+    def __call__(self, fn: Callable[[Store], T], /) -> Awaitable[T]: ...
 
 
 class Uncertain(Exception):
@@ -86,9 +99,12 @@ class OutboxDirTransport:
 class SmtpTransport:
     """aiosmtplib with explicit TLS (SMTP-1): implicit TLS or mandatory STARTTLS, certs checked."""
 
-    def __init__(self, cfg: SmtpConfig, mailbox: Mailbox | None = None) -> None:
+    def __init__(
+        self, cfg: SmtpConfig, mailbox: Mailbox | None = None, offload: Offload | None = None
+    ) -> None:
         self.cfg = cfg
         self.mailbox = mailbox
+        self.offload = offload  # where the look in Sent runs; None: right here (the CLI)
 
     def _client(self) -> aiosmtplib.SMTP:
         ctx = ssl.create_default_context()
@@ -174,8 +190,11 @@ class SmtpTransport:
     async def delivered(self, row: dict[str, Any]) -> bool | None:
         if self.mailbox is None:
             return None
+        find, message_id = self.mailbox.find_sent, row["message_id"]
         try:
-            return self.mailbox.find_sent(row["message_id"]) or None
+            if self.offload is None:
+                return find(message_id) or None
+            return await self.offload(lambda _store: find(message_id)) or None
         except NETWORK_ERRORS:
             return None
 
@@ -183,17 +202,29 @@ class SmtpTransport:
         return f"SMTP {self.cfg.host}:{self.cfg.port} ({self.cfg.security})"
 
 
-def open_transport(cfg: SmtpConfig, mailbox: Mailbox | None) -> Transport:
-    return OutboxDirTransport(cfg) if cfg.kind == "outbox-dir" else SmtpTransport(cfg, mailbox)
+def open_transport(
+    cfg: SmtpConfig, mailbox: Mailbox | None, offload: Offload | None = None
+) -> Transport:
+    if cfg.kind == "outbox-dir":
+        return OutboxDirTransport(cfg)
+    return SmtpTransport(cfg, mailbox, offload)
 
 
 class Outbox:
-    """Drains the outbox through a transport and does the after-send chores."""
+    """Drains the outbox through a transport and does the after-send chores. `offload` runs
+    the blocking chores (default: right here, on `store`, as the CLI wants)."""
 
-    def __init__(self, store: Store, transport: Transport, mailbox: Mailbox | None) -> None:
+    def __init__(
+        self, store: Store, transport: Transport, mailbox: Mailbox | None,
+        offload: Offload | None = None,
+    ) -> None:
         self.store = store
         self.transport = transport
         self.mailbox = mailbox
+        self.offload: Offload = offload or self._here
+
+    async def _here(self, fn: Callable[[Store], T]) -> T:
+        return fn(self.store)
 
     async def recover(self, now: datetime | None = None) -> None:
         """Rows left `sending` by a crash (their lease ran out): confirm them, else requeue only
@@ -344,9 +375,13 @@ class Outbox:
 
     async def after_send(self) -> None:
         """File sent replies in Sent and flag the originals \\Answered; idempotent, retried."""
-        if self.mailbox is None:
-            return
-        rows = self.store.query(
+        if self.mailbox is not None:
+            await self.offload(self._file_sent)
+
+    def _file_sent(self, store: Store) -> None:
+        """The after-send chores on `store` (blocking: IMAP sessions)."""
+        assert self.mailbox is not None
+        rows = store.query(
             "SELECT o.id, o.raw, o.message_id, o.answers_pk FROM outbox o "
             "WHERE o.state = 'sent' AND o.saved_sent = 0"
         )
@@ -357,7 +392,7 @@ class Outbox:
                 self.mailbox.save_sent(row["raw"], row["message_id"])
             ids = [r["answers_pk"] for r in rows if r["answers_pk"]]
             marks = ",".join("?" * len(ids))
-            answered = self.store.query(
+            answered = store.query(
                 f"SELECT id, uid, uidvalidity, message_id, filed_category FROM messages "
                 f"WHERE id IN ({marks})", ids
             ) if ids else []
@@ -367,8 +402,7 @@ class Outbox:
         except Exception as e:  # noqa: BLE001 - the mail is sent; filing it can wait
             log.warning("could not file sent mail yet: %s", e)
             return
-        with self.store.tx():
+        with store.tx():
             for row in rows:
-                self.store.conn.execute("UPDATE outbox SET saved_sent = 1 WHERE id = ?",
-                                        (row["id"],))
-                self.store.event("outbox", row["id"], "filed")
+                store.conn.execute("UPDATE outbox SET saved_sent = 1 WHERE id = ?", (row["id"],))
+                store.event("outbox", row["id"], "filed")

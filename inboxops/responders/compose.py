@@ -98,11 +98,14 @@ def build_message(
     auto_submitted: str | None = None,
     date: datetime | None = None,
     extra_headers: dict[str, str] | None = None,
+    cc: Sequence[Address] = (),
 ) -> bytes:
     """Serialize one outgoing message (policy.SMTP, CRLF, 7-bit clean via quoted-printable)."""
     msg = EmailMessage(policy=SMTP)
     msg["From"] = sender
     msg["To"] = list(to)
+    if cc:
+        msg["Cc"] = list(cc)
     msg["Subject"] = safe_header(subject, "subject")
     msg["Date"] = format_datetime(date or datetime.now(UTC))
     msg["Message-ID"] = safe_header(message_id, "Message-ID")

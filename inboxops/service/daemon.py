@@ -1,15 +1,33 @@
 """`inboxops run`: wires config, store, sources, pipeline, outbox and scheduler; handles signals.
 
-Intake runs in a thread of its own, whatever the source (imapclient blocks and IDLE needs its own
-connection; a Maildir is scanned every second). Whenever mail is recorded, or every few seconds
-anyway, the work loop processes received messages, sorts them in the mailbox and drains the outbox.
+The one concurrency rule: **the asyncio loop never blocks.** The loop handles signals, feeds
+the watchdog, talks SMTP (aiosmtplib) and orders the work; it never waits on I/O that may take
+long, so a slow server can delay the mail but never SIGTERM, the watchdog or the other work.
+
+- Blocking I/O is a job for ONE bounded pool of worker threads (`service.workers`), which the
+  loop awaits: IMAP commands (sorting, the Sent copy, \\Answered, drafts, moved mail), HTTP
+  (the busy calendar feed, read while drafting), and SQLite batches (processing received mail,
+  the digest, reminders, alerts and status). A job runs on the store connection of its own
+  thread (sqlite3 connections cannot cross threads), never on the loop's.
+- The loop's own connection serves only the single-row updates that bracket an SMTP send
+  (claim, DATA began, sent; in order with the protocol, microseconds in WAL mode), and the
+  "stopped" note at exit.
+- CPU-bound parsing runs in worker processes (`intake.parsepool`), with a time limit on every
+  message, whatever the batch size.
+- Intake watches the mailbox in a thread of its own (IMAP IDLE holds its connection; a Maildir
+  is scanned every second), and wakes the work loop when it recorded mail.
+- APScheduler (`service.scheduler`) keeps all the time: the digest and reminders, the look at
+  the category folders, an outbox retry when it falls due, the "alive" note, and the pass every
+  few seconds that picks up what other processes (the CLI) queued. The work loop itself only
+  waits to be woken: by intake or by one of those jobs.
 
 systemd (SYSD-1..6) is told READY=1 once config, store and the first mailbox login are fine,
-STATUS= on changes, WATCHDOG=1 only while the fetch and work loops both make progress, and
-STOPPING=1 on SIGTERM. A stop gives an in-flight send STOP_GRACE seconds to finish; then it is
-cancelled and its outbox row checkpointed (requeued, or `unknown` if DATA had begun), IMAP logs
-out and the process exits 0. SIGHUP reloads the templates and the [classify] and [replies]
-settings from the config file.
+STATUS= on changes, WATCHDOG=1 only while the fetch and work loops both make progress (a work
+loop awaiting the pool counts as such for JOB_PATIENCE), and STOPPING=1 on SIGTERM. A stop
+gives the current step STOP_GRACE seconds to finish; then it is cancelled (an in-flight send's
+outbox row is checkpointed: requeued, or `unknown` if DATA had begun), blocking calls still
+running in the pool are left to end with the process, IMAP logs out and the process exits 0.
+SIGHUP reloads the templates and the [classify] and [replies] settings from the config file.
 """
 
 from __future__ import annotations
@@ -23,6 +41,9 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from inboxops.classifiers.corrections import reclassify
 from inboxops.config import Config, load
@@ -33,7 +54,7 @@ from inboxops.outbound.outbox import Outbox, open_transport
 from inboxops.service import health
 from inboxops.service.digest import queue_digest
 from inboxops.service.pipeline import Pipeline
-from inboxops.service.scheduler import build_scheduler, digest_slot
+from inboxops.service.scheduler import build_scheduler, digest_slot, wake_at
 from inboxops.service.sla import queue_reminders
 from inboxops.service.systemd import (
     Heartbeats,
@@ -42,15 +63,20 @@ from inboxops.service.systemd import (
     sd_notify,
     watchdog_seconds,
 )
+from inboxops.service.workers import Workers
 from inboxops.store import Store
 
 __all__ = ["Daemon", "sd_notify"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 WORK_INTERVAL = 5.0  # seconds between passes when nothing wakes the loop
-FOLDER_CHECK_INTERVAL = 60.0  # seconds between looks for mail moved between category folders
 STOP_GRACE = 5.0  # seconds an in-flight send may take after SIGTERM (then it is checkpointed)
-PASS_RECORD_INTERVAL = 30.0  # seconds between notes of "the work loop is alive" in the store
+INTAKE_GRACE = 3.0  # seconds the intake thread gets to leave IDLE and log out at a stop
+# A work loop awaiting a blocking job counts as making progress for this long: more than the
+# timeouts such a job has (IMAP read 60 s, the busy feed 15 s, a parse 20 s per message).
+JOB_PATIENCE = 90.0
+PASS_RECORD_INTERVAL = 30.0  # seconds between notes of a healthy poll in the store
 
 
 class Daemon:
@@ -58,43 +84,64 @@ class Daemon:
 
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
-        self.store = Store(cfg.store.path)
+        self.store = Store(cfg.store.path)  # the loop's own connection: see the rule above
+        self.workers = Workers(cfg.store.path)
         self.source: Source = open_source(cfg.mailbox)
         self.mailbox: Mailbox = open_mailbox(self.source)
         imap = self.mailbox if cfg.mailbox.kind == "imap" else None
-        self.outbox = Outbox(self.store, open_transport(cfg.smtp, imap), self.mailbox)
+        self.outbox = Outbox(self.store, open_transport(cfg.smtp, imap, self._io), self.mailbox,
+                             offload=self._io)
         self.pipeline = Pipeline(cfg, self.store)
+        self._views = threading.local()  # each worker thread's Pipeline.on(its store)
+        self.scheduler: AsyncIOScheduler | None = None
         self.stop_event = threading.Event()
         self.wake = asyncio.Event()
         self.stopping = asyncio.Event()
         self.exit_code = 0
-        self._folders_checked = -FOLDER_CHECK_INTERVAL
+        self._folders_due = cfg.mailbox.sort == "folder"  # the first pass looks at them
         self._chores_error: str | None = None  # logged once, not every chore pass
         self.heartbeats = Heartbeats(["fetch", "work"])
         self._told_ready = self._told_stopping = self._reload_requested = False
-        self._pass_recorded = -PASS_RECORD_INTERVAL
+        self._passes = self._passes_noted = 0
         self._status = ""
         self._last_ok: tuple[str, float] | None = None  # mode and time of the last poll noted
+
+    async def _io(self, fn: Callable[[Store], T]) -> T:
+        """Run a blocking step of the work loop in the pool; waiting for it is progress."""
+        with self.heartbeats.waiting("work", JOB_PATIENCE):
+            return await self.workers.run(fn)
+
+    def _pipeline_on(self, store: Store) -> Pipeline:
+        """The pipeline on this worker thread's store (made again after a reload)."""
+        base, view = getattr(self._views, "pipeline", (None, None))
+        if base is not self.pipeline or view is None or view.store is not store:
+            view = self.pipeline.on(store)
+            self._views.pipeline = (self.pipeline, view)
+        return view
 
     # one pass ---------------------------------------------------------------------------------
 
     async def work(self) -> None:
         """Process what was recorded, sort it in the mailbox, send what is due."""
-        while self.pipeline.process_pending(limit=100):
+        while await self._io(self._process_batch):
             self.heartbeats.beat("work")  # a long backlog is progress, not a hang
-            await asyncio.sleep(0)  # let signals and other tasks in between batches
         # While the watcher knows the mailbox is unreachable, the mailbox chores would only fail
         # and log a warning each (every few seconds, for as long as the outage lasts).
-        if not health.open_outage(self.store):
-            await self.sort_pending()
+        if not await self._io(health.open_outage):
+            await self._io(self._sort_pending)
             await self.sync_mail_client()
-            await self.learn_from_folders()
+            if self._folders_due:
+                self._folders_due = False
+                await self._io(self._learn_from_folders)
         await self.outbox.deliver()
 
-    async def sort_pending(self) -> None:
+    def _process_batch(self, store: Store) -> int:
+        return self._pipeline_on(store).process_pending(limit=100)
+
+    def _sort_pending(self, store: Store) -> None:
         # The review lane is a sort target like a category (InboxOps/Review, $Review).
         target = "CASE WHEN confidence < ? THEN 'review' ELSE category END"
-        rows = self.store.query(
+        rows = store.query(
             f"SELECT id, source_key, uid, uidvalidity, {target} AS category FROM messages "
             "WHERE sort_state = 'pending' AND state = 'processed' AND source = ? ORDER BY id",
             (self.cfg.classify.review_below, self.source.name),
@@ -102,13 +149,13 @@ class Daemon:
         if not rows:
             return
         try:
-            done = await asyncio.to_thread(self.mailbox.apply_categories, rows)
+            done = self.mailbox.apply_categories(rows)
         except Exception as e:  # noqa: BLE001 - sorting is retried on the next pass
             log.warning("could not sort %d message(s) in the mailbox yet: %s", len(rows), e)
             return
-        with self.store.tx():
+        with store.tx():
             for pk in done:
-                self.store.conn.execute(
+                store.conn.execute(
                     f"UPDATE messages SET sort_state = 'done', filed_category = {target} "
                     "WHERE id = ?", (self.cfg.classify.review_below, pk)
                 )
@@ -118,77 +165,48 @@ class Daemon:
         if not self.mailbox.syncs_drafts or not self.cfg.approval.mail_client:
             return
         try:
-            await asyncio.to_thread(self._sync_in_thread)
+            await self._io(lambda store: self.mailbox.sync_drafts(store, self.cfg))
         except Exception as e:  # noqa: BLE001 - the CLI still works; retried on the next pass
             log.warning("could not sync drafts with the mail client: %s", e)
 
-    def _sync_in_thread(self) -> None:
-        store = Store(self.cfg.store.path)
-        try:
-            self.mailbox.sync_drafts(store, self.cfg)
-        finally:
-            store.close()
-
-    async def learn_from_folders(self) -> None:
+    def _learn_from_folders(self, store: Store) -> None:
         """Messages the assistant moved between category folders are corrections."""
-        if self.cfg.mailbox.sort != "folder":
-            return
-        if time.monotonic() - self._folders_checked < FOLDER_CHECK_INTERVAL:
-            return  # one look a minute is plenty for a human moving mail
-        self._folders_checked = time.monotonic()
         try:
-            moved = await asyncio.to_thread(self._moved_in_thread)
-        except Exception as e:  # noqa: BLE001 - retried on the next pass
+            moved = self.mailbox.moved_by_user(store)
+        except Exception as e:  # noqa: BLE001 - retried at the next look
             log.warning("could not check the category folders: %s", e)
             return
         for message_id, category in moved:
             try:
-                self._moved(message_id, category)
+                self._moved(store, message_id, category)
             except Exception:  # one odd message must not hide the others' corrections
                 log.exception("could not learn from %s moved to %s", message_id, category)
 
-    def _moved(self, message_id: str, category: str) -> None:
-        row = self.store.one(
+    def _moved(self, store: Store, message_id: str, category: str) -> None:
+        row = store.one(
             "SELECT id, category, filed_category FROM messages WHERE message_id = ? AND "
             "source = ? AND state = 'processed' ORDER BY id DESC LIMIT 1",
             (message_id, self.source.name),
         )
         if row is None or row["filed_category"] == category:
             return  # not ours, or where we filed it ourselves
-        with self.store.tx():
-            self.store.conn.execute("UPDATE messages SET filed_category = ? WHERE id = ?",
-                                    (category, row["id"]))
+        with store.tx():
+            store.conn.execute("UPDATE messages SET filed_category = ? WHERE id = ?",
+                               (category, row["id"]))
         if row["category"] == category:
             return  # already corrected from the CLI: the folder just caught up
-        reclassify(self.store, row["id"], category, origin="folder")
+        reclassify(store, row["id"], category, origin="folder")
         log.info("message %s moved to %s by the assistant: learned", row["id"], category)
         try:
-            self.pipeline.redraft(row["id"])
+            self._pipeline_on(store).redraft(row["id"])
         except InboxopsError as e:
             log.warning("message %s: %s", row["id"], e)
-
-    def _moved_in_thread(self) -> list[tuple[str, str]]:
-        store = Store(self.cfg.store.path)
-        try:
-            return self.mailbox.moved_by_user(store)
-        finally:
-            store.close()
-
-    def _poll_in_thread(self) -> int:
-        store = Store(self.cfg.store.path)
-        try:
-            return self.source.poll(store)
-        finally:
-            store.close()
 
     async def digest(self) -> None:
         """The periodic chores: the day's digest once its time has come (late within the
         grace, never twice: the store decides), and reminders about overdue complaints."""
-        now = datetime.now(UTC)
         try:
-            day = digest_slot(self.cfg, now)
-            queued = day is not None and queue_digest(self.store, self.cfg, now, day=day)
-            reminded = queue_reminders(self.store, self.cfg, self.pipeline.renderer, now)
+            queued = await self.workers.run(self._chores)
         except InboxopsError as e:  # e.g. a broken template: say so (once), try again
             if str(e) != self._chores_error:
                 log.error("digest or reminders: %s", e)
@@ -198,19 +216,29 @@ class Daemon:
             log.exception("digest or reminders failed; trying again in the next pass")
             return
         self._chores_error = None
-        if queued or reminded:
+        if queued:
             self.wake.set()
 
+    def _chores(self, store: Store) -> bool:
+        now = datetime.now(UTC)
+        day = digest_slot(self.cfg, now)
+        queued = day is not None and queue_digest(store, self.cfg, now, day=day)
+        reminded = queue_reminders(store, self.cfg, self.pipeline.renderer, now)
+        return bool(queued or reminded)
+
     async def run_once(self) -> None:
-        await self.outbox.recover()
-        await asyncio.to_thread(self._poll_in_thread)
         try:
-            while self.pipeline.process_pending(limit=100):
-                pass  # the digest and reminders below see every recorded message
+            await self.outbox.recover()
+            await self.workers.run(self.source.poll)
+            try:
+                while await self.workers.run(self._process_batch):
+                    pass  # the digest and reminders below see every recorded message
+            finally:
+                self.pipeline.close()  # the parser workers
+            await self.digest()  # for `run --once` from cron: the digest if due, and reminders
+            await self.work()
         finally:
-            self.pipeline.close()  # parser workers, if the backlog started any
-        await self.digest()  # for `run --once` from cron: the digest if due, and reminders
-        await self.work()
+            await self.workers.shutdown(STOP_GRACE)
 
     # the service ------------------------------------------------------------------------------
 
@@ -219,19 +247,24 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
-        health.set_status(self.store, pid=os.getpid(), started_at=health.now_iso(),
-                          source=self.source.name, mode="starting", stopped_at=None)
+        await self.workers.run(lambda store: health.set_status(
+            store, pid=os.getpid(), started_at=health.now_iso(), source=self.source.name,
+            mode="starting", stopped_at=None))
         sd_notify("STATUS=starting: connecting to the mailbox")
+        self.workers.submit(lambda _store: self.pipeline.parser.warm())  # the first mail is quick
         await self.outbox.recover()
         ready = asyncio.Event()
-        # Intake watches in a thread of its own (IMAP IDLE holds its connection; a Maildir is
-        # scanned every second), and wakes the work loop when it recorded mail.
         thread = threading.Thread(target=self._watch, args=(loop, ready), daemon=True,
                                   name="intake-watch")
         thread.start()
-        scheduler = build_scheduler(self.cfg, digest=self.digest)
-        scheduler.start()  # its chores job also runs now: a digest missed while down goes out
         limit = watchdog_seconds()
+        self.scheduler = build_scheduler(
+            self.cfg, digest=self.digest, wake=self._wake,
+            pass_seconds=min(WORK_INTERVAL, (limit or 20) / 4),
+            folders=self._folders if self.cfg.mailbox.sort == "folder" else None,
+            alive=self._alive,
+        )
+        self.scheduler.start()  # its chores job also runs now: a digest missed while down goes out
         watchdog = (asyncio.ensure_future(feed_watchdog(self.heartbeats, limit, self.stopping))
                     if limit else None)
         try:
@@ -246,38 +279,45 @@ class Daemon:
                     self.reload()
                 self.heartbeats.beat("work")
                 self.wake.clear()  # before the pass: a wake-up during it means "pass again"
-                await self._one_pass()
+                await self._one_pass(ready)
                 self.heartbeats.beat("work")
                 if not thread.is_alive() and not self.stopping.is_set():
                     # Intake is dead: exit non-zero so systemd restarts us (SYSD-3).
                     log.error("the IMAP watcher stopped unexpectedly; exiting for a restart")
                     self.exit_code = 1
                     break
-                self._after_pass(ready.is_set())
-                waiters = [asyncio.ensure_future(self.wake.wait()),
-                           asyncio.ensure_future(self.stopping.wait())]
-                await asyncio.wait(waiters, timeout=min(WORK_INTERVAL, (limit or 20) / 4),
-                                   return_when=asyncio.FIRST_COMPLETED)
-                for w in waiters:
-                    w.cancel()
+                await self._until_woken()
         finally:
             self._notify_stopping()
             log.info("stopping")
-            scheduler.shutdown(wait=False)
+            self.scheduler.shutdown(wait=False)
             self.stop_event.set()
             if watchdog is not None:
                 watchdog.cancel()
             # the watcher leaves IDLE (or its scan) and logs out within a second
-            await asyncio.to_thread(thread.join, 3)
+            deadline = loop.time() + INTAKE_GRACE
+            while thread.is_alive() and loop.time() < deadline:
+                await asyncio.sleep(0.02)
+            await self.workers.shutdown(grace=1.0)
             with contextlib.suppress(Exception):
                 health.set_status(self.store, mode="stopped", stopped_at=health.now_iso())
             self.pipeline.close()
             self.store.close()
 
-    async def _one_pass(self) -> None:
-        """One work pass; on SIGTERM it gets STOP_GRACE seconds, then is cancelled (the outbox
-        checkpoints the row it was sending, see Outbox.deliver)."""
-        task = asyncio.ensure_future(self.work())
+    async def _until_woken(self) -> None:
+        """Wait for a wake-up (intake, a scheduler job, SIGHUP) or a stop."""
+        waiters = [asyncio.ensure_future(self.wake.wait()),
+                   asyncio.ensure_future(self.stopping.wait())]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+
+    async def _one_pass(self, ready: asyncio.Event) -> None:
+        """One work pass and its bookkeeping; on SIGTERM it gets STOP_GRACE seconds, then is
+        cancelled (the outbox checkpoints the row it was sending, see Outbox.deliver)."""
+        task = asyncio.ensure_future(self._pass(ready))
         stop = asyncio.ensure_future(self.stopping.wait())
         try:
             await asyncio.wait([task, stop], return_when=asyncio.FIRST_COMPLETED)
@@ -299,30 +339,72 @@ class Daemon:
         finally:
             stop.cancel()
 
-    def _after_pass(self, ready: bool) -> None:
-        """Alerts that are due, the "alive" note for `inboxops status`, STATUS= for systemd."""
+    async def _pass(self, ready: asyncio.Event) -> None:
         try:
-            if health.check_alerts(self.store, self.cfg, self.source.name):
-                self.wake.set()  # send them now
-            if time.monotonic() - self._pass_recorded >= PASS_RECORD_INTERVAL:
-                self._pass_recorded = time.monotonic()
-                health.set_status(self.store, last_pass_at=health.now_iso())
-            counts = self.store.one(
-                "SELECT (SELECT count(*) FROM drafts WHERE state = 'pending') AS drafts, "
-                "(SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending')) AS outbox")
+            await self.work()
+        finally:
+            self._passes += 1
+        if self.stopping.is_set():
+            return
+        await self._after_pass(ready.is_set())
+        if self._passes_noted == 0:
+            await self._alive()  # the first sign of life at once, not ALIVE_SECONDS later
+
+    async def _after_pass(self, ready: bool) -> None:
+        """Alerts that are due, the next outbox retry, STATUS= for systemd."""
+        try:
+            alerts, counts, outage, retry = await self._io(self._bookkeeping)
         except Exception:  # bookkeeping must never stop the service
             log.exception("could not update the service status")
             return
-        assert counts is not None
+        if alerts:
+            self.wake.set()  # send them now
+        if retry is not None and self.scheduler is not None:
+            due = datetime.fromisoformat(retry)
+            if due > datetime.now(UTC):  # what is due now, this pass already tried
+                wake_at(self.scheduler, due, self._wake)
         if not ready:
             return
-        outage = health.open_outage(self.store)
         state = (f"mailbox unreachable since {outage['started_at']}: {outage['last_error']}"
                  if outage else "watching for mail")
         status = f"{state}; {counts['drafts']} draft(s) waiting, {counts['outbox']} to send"
         if status != self._status:
             self._status = status
             sd_notify(f"STATUS={status}")
+
+    def _bookkeeping(
+        self, store: Store
+    ) -> tuple[bool, dict[str, Any], dict[str, Any] | None, str | None]:
+        alerts = bool(health.check_alerts(store, self.cfg, self.source.name))
+        counts = store.one(
+            "SELECT (SELECT count(*) FROM drafts WHERE state = 'pending') AS drafts, "
+            "(SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending')) AS outbox, "
+            "(SELECT min(next_attempt_at) FROM outbox WHERE state = 'queued') AS retry")
+        assert counts is not None
+        return alerts, counts, health.open_outage(store), counts["retry"]
+
+    # scheduler jobs (coroutines on the loop: they wake the work loop or use the pool) ---------
+
+    async def _wake(self) -> None:
+        self.wake.set()
+
+    async def _folders(self) -> None:
+        """Time for a look at the category folders: in the next pass."""
+        self._folders_due = True
+        self.wake.set()
+
+    async def _alive(self) -> None:
+        """The "alive" note for `inboxops status`, when the work loop passed since the last."""
+        if self._passes == self._passes_noted:
+            return  # no pass since: a stuck work loop must not look alive
+        self._passes_noted = self._passes
+        try:
+            await self.workers.run(lambda store: health.set_status(
+                store, last_pass_at=health.now_iso()))
+        except Exception:  # bookkeeping must never stop the service
+            log.exception("could not update the service status")
+
+    # signals ----------------------------------------------------------------------------------
 
     def request_stop(self) -> None:
         self._notify_stopping()
@@ -353,11 +435,14 @@ class Daemon:
             return
         self.pipeline.close()
         self.cfg, self.pipeline = cfg, pipeline
+        self.workers.submit(lambda _store: pipeline.parser.warm())
         log.info("reloaded templates from %s and the classifier rules", cfg.replies.templates)
         self._status = ""
 
+    # intake (its own thread) ------------------------------------------------------------------
+
     def _watch(self, loop: asyncio.AbstractEventLoop, ready: asyncio.Event) -> None:
-        store = Store(self.cfg.store.path)
+        store = Store(self.cfg.store.path, migrate=False)  # migrated at start
 
         def beat() -> None:
             hang_if_asked(self.stop_event)  # test-only hook: a no-op unless its variable is set

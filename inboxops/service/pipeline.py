@@ -2,11 +2,14 @@
 
 Each recorded message in state `received` is taken once: the outcome (fields, draft, meeting)
 is written in one transaction together with the move to `processed` (or `quarantined`), so a
-crash part-way simply leaves it `received` for the next pass. Nothing here talks to a server.
+crash part-way simply leaves it `received` for the next pass. Nothing here talks to a mail
+server, but it blocks (SQLite, and drafting a meeting may read the busy calendar over HTTPS):
+the daemon runs it in its worker pool, each thread on its own store (`Pipeline.on`).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections.abc import Callable
@@ -56,7 +59,8 @@ class Pipeline:
         self.own_addresses = frozenset(cfg.own_addresses)
         self.renderer = Renderer(cfg.replies.templates)
         self.parser = ParsePool()
-        self._feed_cache: tuple[datetime | None, list[tuple[datetime, datetime]]] = (None, [])
+        # [fetched at, busy spans]: one list, shared by the copies `on` makes
+        self._feed_cache: list[Any] = [None, []]
         self.responders: dict[str, Responder] = {
             category: cls(cfg, self.renderer) for category, cls in RESPONDERS.items()
         }
@@ -71,8 +75,19 @@ class Pipeline:
         return len(rows)
 
     def close(self) -> None:
-        """Stop the parser processes, if a backlog started any."""
+        """Stop the parser processes, if any were started."""
         self.parser.close()
+
+    def on(self, store: Store) -> Pipeline:
+        """This pipeline on another store connection, for another thread (sqlite3 connections
+        stay in their thread): its own classifier chain, whose learned part reads that store;
+        the same parser processes, templates, responders and feed cache."""
+        if store is self.store:
+            return self
+        view = copy.copy(self)
+        view.store = store
+        view.chain = build_chain(self.cfg, store)
+        return view
 
     def _process(self, pk: int, parsed: ParsedMessage | Exception) -> None:
         """Classify and draft one parsed message; never raises: what fails is quarantined."""
@@ -237,8 +252,8 @@ class Pipeline:
         fetched, spans = self._feed_cache
         if fetched is None or not timedelta(0) <= now - fetched < FEED_TTL:
             spans = feed_busy(mcfg.busy_calendar, mcfg.timezone, now, mcfg.search_days)
-            self._feed_cache = (now, spans)
-        return spans
+            self._feed_cache[:] = [now, spans]
+        return list(spans)
 
     def _insert_meeting(self, pk: int, draft: Draft) -> int:
         assert draft.meeting is not None

@@ -1,5 +1,13 @@
-"""APScheduler jobs: the periodic chores (digest, reminders).
+"""APScheduler, the one timekeeper: every timed job of the daemon is a job here.
 
+- `chores` every CHORE_SECONDS: the digest once due, and reminders about late complaints;
+- `pass` every few seconds: wake the work loop for what other processes (the CLI) queued;
+- `folders` every FOLDER_SECONDS: look for mail moved between category folders;
+- `alive` every ALIVE_SECONDS: the "alive" note `inboxops status` reads;
+- `outbox-retry`, once, when the earliest retry of a failed send falls due (`wake_at`).
+
+Jobs are coroutines, run on the daemon's loop, so each must only wake the work loop or hand
+its blocking part to the worker pool (the concurrency rule in `inboxops.service.daemon`).
 The scheduler only triggers work; what the work does and whether it already happened is decided
 by state in the store, so a misfire, a restart or a double trigger is harmless. The digest is not
 a cron job: a chore every CHORE_SECONDS asks `digest_slot` whether a digest time passed within
@@ -15,27 +23,60 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from inboxops.config import Config
 
 log = logging.getLogger(__name__)
 CHORE_SECONDS = 30.0
+FOLDER_SECONDS = 60.0  # one look a minute is plenty for a human moving mail
+ALIVE_SECONDS = 30.0  # how fresh `inboxops status` sees the daemon's sign of life
+
+Job = Callable[[], Awaitable[None]]
 
 
 def build_scheduler(
     cfg: Config,
     *,
-    digest: Callable[[], Awaitable[None]],
+    digest: Job,
+    wake: Job | None = None,
+    pass_seconds: float = 5.0,
+    folders: Job | None = None,
+    alive: Job | None = None,
 ) -> AsyncIOScheduler:
-    """A scheduler with the chores job (digest, reminders); it runs once at start-up too."""
+    """A scheduler with the daemon's periodic jobs; chores, folders and alive also run at
+    start-up (a digest missed while down goes out, moved mail is looked at at once)."""
     tz = ZoneInfo(cfg.meetings.timezone)
     scheduler = AsyncIOScheduler(timezone=tz)
-    scheduler.add_job(
-        digest, IntervalTrigger(seconds=CHORE_SECONDS), id="chores", coalesce=True,
-        max_instances=1, next_run_time=datetime.now(tz),
-    )
+    now = datetime.now(tz)
+    _every(scheduler, "chores", digest, CHORE_SECONDS, first=now)
+    if wake is not None:
+        _every(scheduler, "pass", wake, pass_seconds)
+    if folders is not None:
+        _every(scheduler, "folders", folders, FOLDER_SECONDS, first=now)
+    if alive is not None:
+        _every(scheduler, "alive", alive, ALIVE_SECONDS, first=now)
     return scheduler
+
+
+def _every(
+    scheduler: AsyncIOScheduler, name: str, job: Job, seconds: float,
+    first: datetime | None = None,
+) -> None:
+    # Late runs are run, not dropped with a warning (misfire_grace_time=None), and runs piled
+    # up behind a slow one become one (coalesce): each job is idempotent. (next_run_time=None
+    # would add the job paused: leave it out to start after one interval.)
+    start = {} if first is None else {"next_run_time": first}
+    scheduler.add_job(job, IntervalTrigger(seconds=seconds), id=name, coalesce=True,
+                      max_instances=1, misfire_grace_time=None, **start)
+
+
+def wake_at(scheduler: AsyncIOScheduler, when: datetime, wake: Job) -> None:
+    """Wake the work loop at `when`, when a send's retry falls due. Replaces the previous
+    one: only the earliest retry matters, and each pass schedules the next."""
+    scheduler.add_job(wake, DateTrigger(run_date=when), id="outbox-retry",
+                      replace_existing=True, misfire_grace_time=None)
 
 
 def last_digest_time(cfg: Config, now: datetime) -> datetime:

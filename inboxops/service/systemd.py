@@ -4,6 +4,9 @@ The watchdog is not a free-running timer (SYSD-3): each loop that must not hang 
 fetch loop, the process-and-send loop) reports progress through `Heartbeats.beat`, and
 `WATCHDOG=1` is sent only while every one of them has beaten within WATCHDOG_USEC. A loop that
 hangs therefore stops the pings, and systemd restarts the service (`Restart=on-failure`).
+A loop that waits for a blocking call in the worker pool (`Heartbeats.waiting`) counts as
+making progress for a bounded time, longer than the call's own timeouts: a slow IMAP server or
+calendar feed is not a hang, a call that outlives every timeout it has is.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +57,33 @@ class Heartbeats:
     def __init__(self, names: Iterable[str], clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self._last = dict.fromkeys(names, clock())
+        self._waits: dict[str, dict[object, float]] = {name: {} for name in names}
 
     def beat(self, name: str) -> None:
         self._last[name] = self.clock()
 
+    @contextlib.contextmanager
+    def waiting(self, name: str, patience: float) -> Iterator[None]:
+        """While inside, loop `name` counts as beating, for at most `patience` seconds."""
+        token = object()
+        self._waits[name][token] = self.clock() + patience
+        try:
+            yield
+        finally:
+            del self._waits[name][token]
+            self.beat(name)
+
     def stale(self, limit: float) -> list[str]:
         """The loops silent for more than `limit` seconds."""
         now = self.clock()
-        return [name for name, last in self._last.items() if now - last > limit]
+        silent = []
+        for name, last in self._last.items():
+            waits = list(self._waits[name].values())
+            if waits:  # a wait on purpose beats until its patience runs out
+                last = max(last, min(now, max(waits)))
+            if now - last > limit:
+                silent.append(name)
+        return silent
 
 
 async def feed_watchdog(heartbeats: Heartbeats, limit: float, stopping: asyncio.Event) -> None:

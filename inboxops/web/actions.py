@@ -76,8 +76,6 @@ def _by(request: Request) -> str:
 
 async def approve(request: Request) -> Response:
     """Approve with the edits in the form (text, subject, recipient), then send."""
-    from inboxops.outbound.approval import approve as approve_draft
-
     web = _web(request)
     form = await web.form(request)
     draft_id = int(request.path_params["draft_id"])
@@ -87,12 +85,33 @@ async def approve(request: Request) -> Response:
     if text is not None and not text.strip():
         return await pages.draft_page(request, error="empty text", status=400)
     try:
-        await web.db(lambda s: approve_draft(s, web.cfg, draft_id, text=text, by=_by(request),
-                                             subject=subject, to_addr=to_addr))
+        await web.db(lambda s: _approve_edited(s, web.cfg, draft_id, text, subject, to_addr,
+                                               _by(request)))
     except InboxopsError as e:
         return await pages.draft_page(request, error=str(e), status=409)
     web.send_soon()
     return _after(request, draft_id, "approved")
+
+
+def _approve_edited(
+    store: Store, cfg: Config, draft_id: int, text: str | None, subject: str | None,
+    to_addr: str | None, by: str,
+) -> list[int]:
+    """Approve with the page's edits, checked before anything is stored: a subject that could
+    inject headers or an address that is not one is refused with the reason."""
+    from inboxops.outbound.approval import approve as approve_draft
+    from inboxops.responders import compose
+
+    draft = store.require("drafts", draft_id)
+    if subject is not None:
+        compose.safe_header(subject, "subject")
+    to = None
+    if to_addr and to_addr.lower() != draft["to_addr"].lower():  # a new address, a new name
+        address = compose.address(to_addr)
+        if "@" not in address.addr_spec:
+            raise compose.UnsafeHeader(f"not a usable address: {to_addr!r}")
+        to = [address]
+    return approve_draft(store, cfg, draft_id, text=text, by=by, subject=subject, to=to)
 
 
 async def reject(request: Request) -> Response:
