@@ -99,7 +99,10 @@ class MailboxConfig(Secret):
     sort: Literal["keyword", "folder", "off"] = Field(
         "keyword", description='how to mark the category: "keyword", "folder" or "off"'
     )
-    folder_prefix: str = Field("InboxOps", description="parent folder for category folders")
+    folder_prefix: str = Field(
+        "InboxOps", description="parent folder for category folders (written under the "
+        "server's namespace prefix, with its separator: INBOX.InboxOps.Inquiry on Courier)"
+    )
     sent_folder: str = Field("", description="Sent folder; empty = find by special-use \\Sent")
     save_sent: Literal["auto", "always", "never"] = Field(
         "auto", description="append a copy of sent replies to the Sent folder (imap only)"
@@ -224,7 +227,10 @@ class ApprovalConfig(Section):
         "reject by deleting it"
     )
     drafts_folder: str = Field("", description="drafts folder; empty = special-use \\Drafts")
-    approved_folder: str = Field("InboxOps/Approved", description="move a draft here to send it")
+    approved_folder: str = Field(
+        "InboxOps/Approved", description="move a draft here to send it; levels split by \"/\" "
+        "whatever the server uses (inboxops check prints the server's name for it)"
+    )
     approve_by: Literal["folder", "flag"] = Field(
         "folder", description='"folder": move the draft to approved_folder; "flag": flag (star) '
         "it where it is, for clients where moving a draft is awkward"

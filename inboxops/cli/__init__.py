@@ -136,12 +136,14 @@ def check(c: Context) -> None:
     click.echo(f"config: {cfg.source_path} is valid")
     failures = 0
     source = open_source(cfg.mailbox)
+    mailbox = open_mailbox(source)
     steps = [
         ("store", lambda: f"{cfg.store.path} (migrations applied: {len(c.store.migrate())})"),
         ("templates", lambda: Renderer(cfg.replies.templates).describe()),
         ("digest", lambda: _check_digest(c)),
         ("mailbox", source.check),
-        ("sender", open_transport(cfg.smtp, open_mailbox(source)).check),
+        ("folders", lambda: mailbox.check_folders(cfg)),
+        ("sender", open_transport(cfg.smtp, mailbox).check),
     ]
     if cfg.smtp.kind == "smtp":
         steps.append(("smtp", lambda: _check_smtp(cfg)))
