@@ -17,9 +17,18 @@ from email.headerregistry import Address
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from inboxops import CONFIG_ENV_VAR
 from inboxops.errors import ConfigError
@@ -83,7 +92,89 @@ def _check_security(host: str, security: str, section: str) -> None:
         )
 
 
-class MailboxConfig(Secret):
+class OAuth2(Section):
+    """Mixin: sign in with OAuth2 (SASL XOAUTH2/OAUTHBEARER) instead of a password.
+
+    `inboxops auth login` gets the first refresh token; the token set lives in `token_file`
+    (0600, next to the SQLite file), never in config. The provider decides the endpoints and
+    the default scopes (`inboxops.auth.providers`); "generic" takes them from here.
+    """
+
+    auth: Literal["password", "oauth2"] = Field(
+        "password", description='"password" or "oauth2" (sign in with `inboxops auth login`)'
+    )
+    provider: Literal["microsoft", "google", "generic"] = Field(
+        "microsoft", description='oauth2: "microsoft" (Microsoft 365), "google" (Gmail, '
+        'Google Workspace) or "generic" (the *_url keys below)'
+    )
+    client_id: str = Field("", description="oauth2: the application (client) id you registered")
+    client_secret_env: str | None = Field(
+        None, description="oauth2: environment variable (or systemd credential) holding the "
+        "client secret, where the provider issues one (Google desktop apps do)"
+    )
+    client_secret_file: Path | None = Field(
+        None, description="oauth2: file holding the client secret (first line)"
+    )
+    tenant: str = Field(
+        "organizations", description='oauth2, microsoft: your directory (tenant) id or domain; '
+        '"organizations" = any work or school account'
+    )
+    scopes: list[str] = Field(
+        [], description="oauth2: scopes to ask for; empty = the provider's mail scopes"
+    )
+    authorize_url: str = Field("", description="oauth2, generic: authorization endpoint")
+    token_url: str = Field("", description="oauth2, generic: token endpoint")
+    device_url: str = Field(
+        "", description="oauth2, generic: device authorization endpoint (RFC 8628)"
+    )
+    token_file: Path | None = Field(
+        None, description="oauth2: where the token set is kept (0600); empty = "
+        "oauth-<provider>-<username>.json next to the [store] database"
+    )
+    _config_path: Path | None = PrivateAttr(None)  # for the "run this to fix it" messages
+
+    @model_validator(mode="after")
+    def _oauth2(self) -> OAuth2:
+        if self.auth != "oauth2":
+            return self
+        if not self.client_id:
+            raise ValueError('auth = "oauth2" needs client_id (the id of the app you '
+                             "registered with the provider; see README, OAuth2)")
+        if self.provider == "generic" and not (self.token_url and
+                                               (self.authorize_url or self.device_url)):
+            raise ValueError('provider = "generic" needs token_url and authorize_url or '
+                             "device_url")
+        for url in (self.authorize_url, self.token_url, self.device_url):
+            if url and not _https_or_loopback(url):
+                raise ValueError(f"use https:// for {url!r} (tokens travel there)")
+        return self
+
+    def client_secret(self, section: str) -> str | None:
+        """The client secret, if one is configured (public clients have none)."""
+        if not (self.client_secret_env or self.client_secret_file):
+            return None
+        return Secret(password_env=self.client_secret_env,  # type: ignore[call-arg]
+                      password_file=self.client_secret_file).password(section)
+
+    def login_command(self, section: str) -> str:
+        """The exact command that signs this section in again."""
+        where = f" --config {self._config_path}" if self._config_path else ""
+        return f"inboxops{where} auth login --{section}"
+
+
+def _https_or_loopback(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    try:
+        loopback = parts.hostname == "localhost" or ipaddress.ip_address(
+            parts.hostname or "").is_loopback
+    except ValueError:
+        loopback = False
+    return parts.scheme == "http" and loopback
+
+
+class MailboxConfig(OAuth2, Secret):
     """[mailbox]: where client mail arrives."""
 
     kind: Literal["imap", "maildir"] = Field("maildir", description='"imap" or "maildir"')
@@ -132,7 +223,7 @@ class MailboxConfig(Secret):
         return self
 
 
-class SmtpConfig(Secret):
+class SmtpConfig(OAuth2, Secret):
     """[smtp]: how replies leave."""
 
     kind: Literal["smtp", "outbox-dir"] = Field("outbox-dir", description='"smtp" or "outbox-dir"')
@@ -161,6 +252,8 @@ class SmtpConfig(Secret):
     def _security(self) -> SmtpConfig:
         if self.kind == "smtp":
             _check_security(self.host, self.security, "smtp")
+            if self.auth == "oauth2" and not self.username:
+                raise ValueError('auth = "oauth2" needs username (the account to sign in as)')
         return self
 
     @property
@@ -464,6 +557,17 @@ class Config(Section):
     def domain(self) -> str:
         return self.smtp.from_address.domain
 
+    @model_validator(mode="after")
+    def _token_files(self) -> Config:
+        # The token set is state, like the database: it lives beside it (the state directory
+        # under systemd). One file per account, so [mailbox] and [smtp] signed in as the same
+        # user share one sign-in.
+        for section in (self.mailbox, self.smtp):
+            if section.auth == "oauth2" and section.token_file is None:
+                name = f"oauth-{section.provider}-{section.username}.json"
+                section.token_file = self.store.path.parent / name
+        return self
+
 
 def _resolve_paths(cfg: Config, base: Path) -> None:
     """Relative paths in the file are relative to the file, not to the working directory."""
@@ -471,6 +575,8 @@ def _resolve_paths(cfg: Config, base: Path) -> None:
         ("mailbox", "path"), ("mailbox", "ca_file"), ("mailbox", "password_file"),
         ("smtp", "path"), ("smtp", "ca_file"), ("smtp", "password_file"),
         ("store", "path"), ("replies", "templates"), ("web", "users_file"), ("web", "secret_file"),
+        ("mailbox", "token_file"), ("smtp", "token_file"),
+        ("mailbox", "client_secret_file"), ("smtp", "client_secret_file"),
     ):
         obj = getattr(cfg, section)
         value = getattr(obj, key)
@@ -526,6 +632,7 @@ def load(path: str | Path | None = None) -> Config:
         lines = [_format_error(path, err) for err in e.errors()]  # type: ignore[arg-type]
         raise ConfigError("\n".join(lines)) from None
     cfg.source_path = path.resolve()
+    cfg.mailbox._config_path = cfg.smtp._config_path = cfg.source_path
     _resolve_paths(cfg, path.resolve().parent)
     return cfg
 

@@ -35,3 +35,12 @@ class SendError(InboxopsError):
     def __init__(self, message: str, *, permanent: bool) -> None:
         super().__init__(message)
         self.permanent = permanent
+
+
+class AuthError(InboxopsError):
+    """An OAuth2 access token could not be had; `needs_login` when only a person signing in
+    again (`inboxops auth login`) can fix it, else the token endpoint was unreachable."""
+
+    def __init__(self, message: str, *, needs_login: bool) -> None:
+        super().__init__(message)
+        self.needs_login = needs_login

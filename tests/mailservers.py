@@ -21,6 +21,7 @@ are installed.
 from __future__ import annotations
 
 import asyncio
+import base64
 import grp
 import os
 import pwd
@@ -162,6 +163,27 @@ protocol lmtp {
 }
 """
 
+# Appended when a DovecotInstance takes OAuth2 bearer tokens (SASL XOAUTH2 and OAUTHBEARER):
+# the oauth2 passdb asks the test's authorization server (RFC 7662 introspection, POST
+# token=...) about each token and takes the `username` it answers. Password logins still go to
+# the passwd-file passdb above (`mechanisms` picks the passdb by SASL mechanism).
+DOVECOT_OAUTH2_CONF = """
+auth_mechanisms = plain login xoauth2 oauthbearer
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = @ROOT@/oauth2.conf.ext
+}
+"""
+DOVECOT_OAUTH2_ARGS = """\
+introspection_mode = post
+introspection_url = @URL@
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
+
 # Appended when not running as root: the master cannot switch users or chroot, so every
 # process runs as the invoking user (later settings override earlier ones in dovecot.conf).
 DOVECOT_NONROOT_CONF = """
@@ -287,10 +309,14 @@ class DovecotInstance:
     run/ (sockets), state/.
     """
 
-    def __init__(self, *, extra_conf: str = "", separator: str = "/", prefix: str = "") -> None:
+    def __init__(
+        self, *, extra_conf: str = "", oauth2_introspection_url: str = "", separator: str = "/",
+        prefix: str = "",
+    ) -> None:
         """`separator` and `prefix` set the personal namespace: "." and "INBOX." make the
         Courier-style layout (every folder under INBOX., levels split by dots)."""
         self.extra_conf = extra_conf
+        self.oauth2_introspection_url = oauth2_introspection_url
         self.separator, self.prefix = separator, prefix
         # Not under pytest's tmp_path: that lives in a 0700 directory, which the unprivileged
         # mail processes (uid nobody) could not traverse. Short path also keeps the unix
@@ -435,6 +461,10 @@ class DovecotInstance:
             "SEPARATOR": self.separator,
             "PREFIX": self.prefix,
         }
+        if self.oauth2_introspection_url:
+            text += DOVECOT_OAUTH2_CONF
+            args = DOVECOT_OAUTH2_ARGS.replace("@URL@", self.oauth2_introspection_url)
+            (self.root / "oauth2.conf.ext").write_text(args)
         for key, value in values.items():
             text = text.replace(f"@{key}@", value)
         self.conf_path.write_text(text + "\n" + self.extra_conf + "\n")
@@ -672,6 +702,49 @@ class _CaptureHandler:
         return error or "250 2.0.0 Ok: queued"
 
 
+BearerCheck = Callable[[str, str], bool]
+"""Says whether an OAuth2 access token is valid for a user (the test's authorization server)."""
+
+
+class _BearerCaptureHandler(_CaptureHandler):
+    """The capture handler plus SASL XOAUTH2 and OAUTHBEARER (RFC 7628), as Microsoft 365 and
+    Gmail offer them: the token is checked with `check`; a refused one gets the JSON error
+    challenge, the client's empty (or %x01) answer, then 535."""
+
+    def __init__(self, relay_to: DovecotInstance | None, check: BearerCheck) -> None:
+        super().__init__(relay_to, auth=True)
+        self.check = check
+        self.bearer_logins: list[tuple[str, str, bool]] = []  # (mechanism, user, accepted)
+
+    async def _bearer(self, server: SMTP, args: list[str], mechanism: str) -> AuthResult:
+        if len(args) > 1:
+            blob = base64.b64decode(args[1])
+        else:
+            answer = await server.challenge_auth("")
+            if not isinstance(answer, bytes):
+                return AuthResult(success=False)
+            blob = answer
+        fields = dict(f.split("=", 1) for f in blob.decode().split("\x01")[1:] if "=" in f)
+        if mechanism == "XOAUTH2":
+            user = dict(f.split("=", 1) for f in blob.decode().split("\x01") if "=" in f)["user"]
+        else:  # GS2 header "n,a=user," (RFC 5801), "=2C" and "=3D" escaped
+            user = blob.decode().split(",")[1].removeprefix("a=")
+            user = user.replace("=2C", ",").replace("=3D", "=")
+        token = fields.get("auth", "").removeprefix("Bearer ")
+        ok = self.check(user, token)
+        self.bearer_logins.append((mechanism, user, ok))
+        if ok:
+            return AuthResult(success=True, auth_data=user)
+        await server.challenge_auth('{"status":"401","schemes":"bearer"}')
+        return AuthResult(success=False)
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        return await self._bearer(server, args, "XOAUTH2")
+
+    async def auth_OAUTHBEARER(self, server: SMTP, args: list[str]) -> AuthResult:
+        return await self._bearer(server, args, "OAUTHBEARER")
+
+
 class SmtpSink:
     """Capturing SMTP server (aiosmtpd) on 127.0.0.1, running in a background thread.
 
@@ -681,6 +754,8 @@ class SmtpSink:
       over LMTP; all other recipients are only captured.
     * `auth`: None = no AUTH; True = any PLAIN/LOGIN credentials; a mapping = these
       user -> password pairs only. With auth configured, MAIL FROM before AUTH gets 530.
+    * `bearer`: OAuth2 instead: SASL `bearer_mechanisms` (XOAUTH2, OAUTHBEARER) with tokens
+      this function accepts; `bearer_logins` lists each attempt.
     * `tls`: "starttls" offers STARTTLS (and then AUTH is only allowed after it, like a real
       submission server); "implicit" is SMTPS (port-465 style). Uses `tls_files`.
     """
@@ -693,15 +768,22 @@ class SmtpSink:
         tls: TlsMode | None = None,
         tls_files: TlsFiles | None = None,
         smtputf8: bool = False,
+        bearer: BearerCheck | None = None,
+        bearer_mechanisms: Sequence[str] = ("XOAUTH2", "OAUTHBEARER"),
     ) -> None:
         if tls is not None and tls_files is None:
             raise ValueError("tls needs tls_files (a certificate and key)")
         self.port = free_port()
         self.tls = tls
         self.tls_files = tls_files
-        self._handler = _CaptureHandler(relay_to, auth)
         smtp_kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
-        if auth:
+        self._handler = _CaptureHandler(relay_to, auth)
+        if bearer is not None:  # OAuth2 only: bearer tokens, no passwords
+            self._handler = _BearerCaptureHandler(relay_to, bearer)
+            smtp_kwargs["auth_exclude_mechanism"] = [
+                m for m in ("PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER")
+                if m not in bearer_mechanisms]
+        elif auth:
             smtp_kwargs["authenticator"] = self._handler.authenticate
         # aiosmtpd offers AUTH only once TLS is up unless told otherwise; implicit TLS is
         # invisible to that check, and plain-text AUTH is fine on loopback.
@@ -735,6 +817,12 @@ class SmtpSink:
     @property
     def messages(self) -> list[CapturedMessage]:
         return self._handler.messages
+
+    @property
+    def bearer_logins(self) -> list[tuple[str, str, bool]]:
+        """(mechanism, user, accepted) of each OAuth2 login, in order."""
+        handler = self._handler
+        return handler.bearer_logins if isinstance(handler, _BearerCaptureHandler) else []
 
     @property
     def refuse_next(self) -> list[str]:

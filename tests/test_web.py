@@ -190,6 +190,32 @@ def test_queue_filters_and_counts(site: tuple[Client, Path]) -> None:
     assert "Question about prices" in rows["html"]
 
 
+def test_the_queue_marks_the_drafts_of_the_review_lane_as_the_cli_does(
+    site: tuple[Client, Path]
+) -> None:
+    client, config = site
+    assert login(client) == 303
+    threshold = config_mod.load(config).classify.review_below
+    first, second = drafts(config)[:2]
+    store = Store(config_mod.load(config).store.path)
+    with store.tx():  # one sure, one unsure, whatever the rules made of them
+        for draft, confidence in ((first, threshold + 0.05), (second, threshold - 0.2)):
+            store.conn.execute("UPDATE messages SET confidence = ? WHERE message_id = ?",
+                               (confidence, draft["message_id"]))
+    store.close()
+    listed = drafts(config)
+    assert sorted(d["needs_review"] for d in listed) == [False, True]
+    html = client.get("/queue/rows").json()["html"]
+    for row in re.findall(r'<tr data-id="(\d+)".*?</tr>', html, re.S):
+        cli_row = next(d for d in listed if str(d["id"]) == row)
+        row_html = re.search(rf'<tr data-id="{row}".*?</tr>', html, re.S)
+        assert row_html is not None
+        assert ('class="unsure"' in row_html.group(0)) == cli_row["needs_review"], cli_row
+    unsure = [d for d in listed if d["needs_review"]] or listed
+    page = client.get(f"/drafts/{unsure[0]['id']}").text
+    assert ('class="unsure"' in page) == unsure[0]["needs_review"]
+
+
 def test_the_original_is_served_under_a_policy_that_loads_and_runs_nothing(
     site: tuple[Client, Path]
 ) -> None:

@@ -15,6 +15,7 @@ from inboxops.store import Store
 
 
 def test_jobs_run_in_the_pool_on_the_store_of_their_own_thread(tmp_path: Path) -> None:
+    Store(tmp_path / "db.sqlite").close()  # migrated at start, as the daemon does
     workers = Workers(tmp_path / "db.sqlite", size=2)
     seen: list[tuple[str, int]] = []
     started = threading.Barrier(2, timeout=10)

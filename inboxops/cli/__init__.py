@@ -1,7 +1,7 @@
 """The command line: a thin client over the library that turns its errors into one clear line.
 
     inboxops run | status | check | drafts | show | approve | reject | digest | backfill |
-    classify | meetings | outbox
+    classify | meetings | outbox | auth
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import click
 
 from inboxops import CONFIG_ENV_VAR as ENV_VAR
 from inboxops import __version__
+from inboxops.cli.auth import auth
 from inboxops.cli.base import Context, _config_or_default, _deliver, pass_ctx
 from inboxops.cli.init import init
 from inboxops.cli.meetings import eval_times, meetings
@@ -486,3 +487,4 @@ main.add_command(eval_times)
 main.add_command(init)
 main.add_command(meetings)
 main.add_command(web)
+main.add_command(auth)

@@ -3,6 +3,13 @@
 imapclient blocks, so this runs in the daemon's intake thread (IDLE needs a connection of its
 own); actions on the mailbox open short-lived sessions through `session()`
 (`inboxops.outbound.mailbox`).
+
+With `auth = "oauth2"` the login is SASL OAUTHBEARER (or XOAUTH2) with an access token from
+`inboxops.auth`; token refreshes (blocking HTTP) happen here too, in the intake thread or the
+worker pool. A watched session signs in again before its token expires (Microsoft 365 ends
+sessions whose token ran out), and resumes from the last UID, so nothing is missed or taken
+twice. A sign-in only a person can repair is an outage like any other (journal, `status`,
+alert mail), its message naming the `inboxops auth login` command that repairs it.
 """
 
 from __future__ import annotations
@@ -12,15 +19,19 @@ import logging
 import random
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
 from imapclient.imapclient import SENT, SocketTimeout
 
+from inboxops.auth.sasl import preferred
+from inboxops.auth.tokens import Tokens
 from inboxops.config import MailboxConfig
-from inboxops.errors import MailboxError
+from inboxops.errors import AuthError, MailboxError
 from inboxops.intake.first_start import imap_start
 from inboxops.intake.sources import NETWORK_ERRORS, note_mailbox_error, wait_beating
 from inboxops.store import Store
@@ -37,6 +48,7 @@ class ImapSource:
         self.cfg = cfg
         self.folder = cfg.folder
         self.name = f"imap:{cfg.username}@{cfg.host}:{cfg.port}"
+        self.tokens = Tokens(cfg, "mailbox", cfg.username) if cfg.auth == "oauth2" else None
 
     # connection ---------------------------------------------------------------------------
 
@@ -48,7 +60,7 @@ class ImapSource:
 
     def connect(self, read_timeout: float = 60) -> IMAPClient:
         """Connect and log in; raise MailboxError saying what failed."""
-        password = self.cfg.password("mailbox")
+        password = self.cfg.password("mailbox") if self.tokens is None else ""
         try:
             client = IMAPClient(
                 self.cfg.host, port=self.cfg.port, ssl=self.cfg.security == "tls",
@@ -63,7 +75,14 @@ class ImapSource:
         try:
             if self.cfg.security == "starttls":
                 client.starttls(self._ssl_context())
-            client.login(self.cfg.username, password)
+            if self.tokens is None:
+                client.login(self.cfg.username, password)
+            else:
+                self._bearer_login(client, self.tokens)
+        except AuthError as e:
+            with contextlib.suppress(*NETWORK_ERRORS):
+                client.shutdown()
+            raise MailboxError(f"IMAP login as {self.cfg.username}: {e}") from None
         except NETWORK_ERRORS as e:
             with contextlib.suppress(*NETWORK_ERRORS):
                 client.shutdown()
@@ -71,6 +90,19 @@ class ImapSource:
                 f"IMAP login as {self.cfg.username} on {self.cfg.host} failed: {e}"
             ) from None
         return client
+
+    def _bearer_login(self, client: IMAPClient, tokens: Tokens) -> None:
+        """SASL with an access token; refused once, the token is refreshed and tried again
+        (it may have been revoked or expired early, RFC 6750 §3.1)."""
+        caps = {c.decode().upper().removeprefix("AUTH=") for c in client.capabilities()}
+        login = (client.oauthbearer_login if preferred(caps) == "OAUTHBEARER"
+                 else client.oauth2_login)
+        token = tokens.access_token()
+        try:
+            login(self.cfg.username, token)
+        except LoginError:
+            log.info("IMAP refused the access token of %s: refreshing it", self.cfg.username)
+            login(self.cfg.username, tokens.refresh(refused=token))
 
     @contextmanager
     def session(self) -> Iterator[IMAPClient]:
@@ -181,13 +213,19 @@ class ImapSource:
                     on_ready = None
                 on_new(new)
                 delay = 1.0
+                renew_at = self.tokens.renew_at() if self.tokens else float("inf")
                 log.info("watching %s on %s with %s", self.folder, self.cfg.host, mode)
                 while not stop.is_set():
                     beat()
+                    if time.time() >= renew_at:  # sign in again with a fresh token
+                        log.info("access token of %s expires soon: signing in again",
+                                 self.cfg.username)
+                        break
                     if use_idle:
-                        self._idle_once(client, stop, beat)
+                        self._idle_once(client, stop, beat, until=renew_at)
                     else:
-                        wait_beating(stop, self.cfg.poll_seconds, beat)
+                        wait_beating(stop, min(self.cfg.poll_seconds,
+                                               max(0.0, renew_at - time.time())), beat)
                         client.noop()
                     if stop.is_set():
                         break
@@ -200,7 +238,7 @@ class ImapSource:
                 log.warning("IMAP connection problem: %s; retrying in %.0fs", e, wait)
                 note_mailbox_error(store, e)
                 health(str(e), "")
-                wait_beating(stop, wait, beat)
+                wait_beating(stop, wait, beat, until=self._signed_in_since())
                 delay = min(300.0, delay * 2)
             except Exception as e:  # e.g. "database is locked": keep intake alive, with backoff
                 wait = min(300.0, delay) * random.uniform(0.8, 1.2)
@@ -214,14 +252,25 @@ class ImapSource:
                     with contextlib.suppress(*NETWORK_ERRORS):
                         client.logout()
 
+    def _signed_in_since(self) -> Callable[[], bool]:
+        """True once the token file changes: a new `auth login` is tried at once, not after
+        the backoff (up to 5 minutes)."""
+        tokens = self.tokens
+        if tokens is None:
+            return lambda: False
+        before = tokens.stamp()
+        return lambda: tokens.stamp() != before
+
     def _idle_once(
-        self, client: IMAPClient, stop: threading.Event, beat: Callable[[], None]
+        self, client: IMAPClient, stop: threading.Event, beat: Callable[[], None],
+        until: float = float("inf"),
     ) -> None:
-        """IDLE until something happens, `stop` is set, or 5 minutes pass (RFC 2177: < 29)."""
+        """IDLE until something happens, `stop` is set, `until` (a time.time()) comes, or 5
+        minutes pass (RFC 2177: < 29)."""
         client.idle()
         try:
             for _ in range(300):
-                if stop.is_set():
+                if stop.is_set() or time.time() >= until:
                     return
                 beat()
                 responses = client.idle_check(timeout=1)

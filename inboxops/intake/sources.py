@@ -72,12 +72,16 @@ def note_mailbox_error(store: Store, error: Exception) -> None:
         log.debug("could not record the mailbox error: %s", e)
 
 
-def wait_beating(stop: threading.Event, seconds: float, beat: Callable[[], None]) -> None:
-    """Wait `seconds` (or until `stop`), beating every second: waiting on purpose is progress."""
+def wait_beating(
+    stop: threading.Event, seconds: float, beat: Callable[[], None],
+    until: Callable[[], bool] = lambda: False,
+) -> None:
+    """Wait `seconds` (or until `stop`, or `until()` is true), beating every second: waiting on
+    purpose is progress."""
     deadline = time.monotonic() + seconds
     while not stop.is_set():
         left = deadline - time.monotonic()
-        if left <= 0:
+        if left <= 0 or until():
             return
         beat()
         stop.wait(min(1.0, left))

@@ -30,6 +30,8 @@ from typing import Any, Protocol, TypeVar
 
 import aiosmtplib
 
+from inboxops.auth.sasl import OAUTHBEARER_ABORT, oauthbearer, preferred
+from inboxops.auth.tokens import Tokens
 from inboxops.config import SmtpConfig
 from inboxops.errors import InboxopsError, SendError, StateError
 from inboxops.intake.sources import NETWORK_ERRORS
@@ -105,6 +107,8 @@ class SmtpTransport:
         self.cfg = cfg
         self.mailbox = mailbox
         self.offload = offload  # where the look in Sent runs; None: right here (the CLI)
+        self.tokens = (Tokens(cfg, "smtp", cfg.username)
+                       if cfg.auth == "oauth2" and cfg.username else None)
 
     def _client(self) -> aiosmtplib.SMTP:
         ctx = ssl.create_default_context()
@@ -120,14 +124,23 @@ class SmtpTransport:
     async def _connect(self) -> aiosmtplib.SMTP:
         """Connect and authenticate; any failure here is before the message left."""
         try:
-            password = self.cfg.password("smtp") if self.cfg.username else None
+            password = (self.cfg.password("smtp") if self.cfg.username and not self.tokens
+                        else None)
+            # Token refresh is blocking HTTP: the worker pool, never the event loop.
+            token = await self._blocking(self.tokens.access_token) if self.tokens else None
         except InboxopsError as e:
-            raise SendError(str(e), permanent=False) from None
+            raise SendError(f"SMTP login as {self.cfg.username}: {e}", permanent=False) from None
         smtp = self._client()
         try:
             await smtp.connect()
-            if self.cfg.username and password is not None:
+            if self.tokens and token is not None:
+                await self._bearer_login(smtp, self.tokens, token)
+            elif self.cfg.username and password is not None:
                 await smtp.login(self.cfg.username, password)
+        except InboxopsError as e:  # the refresh after a refused token failed
+            with contextlib.suppress(Exception):
+                smtp.close()
+            raise SendError(f"SMTP login as {self.cfg.username}: {e}", permanent=False) from None
         except aiosmtplib.SMTPResponseException as e:
             with contextlib.suppress(Exception):
                 smtp.close()
@@ -137,6 +150,35 @@ class SmtpTransport:
                 smtp.close()
             raise SendError(f"SMTP connection failed: {e}", permanent=False) from None
         return smtp
+
+    async def _blocking(self, fn: Callable[[], T]) -> T:
+        """Blocking work (token HTTP) in the daemon's worker pool; in a thread for the CLI."""
+        if self.offload is None:
+            return await asyncio.to_thread(fn)
+        return await self.offload(lambda _store: fn())
+
+    async def _bearer_login(self, smtp: aiosmtplib.SMTP, tokens: Tokens, token: str) -> None:
+        """SASL OAUTHBEARER where offered, else XOAUTH2; a refused token is refreshed once and
+        tried again (RFC 6750 §3.1)."""
+        try:
+            await self._sasl(smtp, token)
+        except aiosmtplib.SMTPAuthenticationError:
+            log.info("SMTP refused the access token of %s: refreshing it", self.cfg.username)
+            await self._sasl(smtp, await self._blocking(lambda: tokens.refresh(token)))
+
+    async def _sasl(self, smtp: aiosmtplib.SMTP, token: str) -> None:
+        user = self.cfg.username or ""
+        if smtp.is_ehlo_or_helo_needed:
+            await smtp.ehlo()  # the AUTH list, as offered now (after STARTTLS too)
+        offered = {m.upper() for m in smtp.server_auth_methods}
+        if preferred(offered) == "XOAUTH2":
+            await smtp.auth_xoauth2(user, token)
+            return
+        response = await smtp.execute_command(b"AUTH", b"OAUTHBEARER", oauthbearer(user, token))
+        if response.code == 334:  # an error challenge (RFC 7628 §3.2.3): end the exchange
+            response = await smtp.execute_command(OAUTHBEARER_ABORT)
+        if response.code != 235:
+            raise aiosmtplib.SMTPAuthenticationError(response.code, response.message)
 
     async def send(self, row: dict[str, Any], before_data: Callable[[], None]) -> None:
         """One SMTP transaction. Only a break-off after DATA began is uncertain (SMTP-3);

@@ -64,7 +64,7 @@ async def queue_page(request: Request) -> Response:
     data = await web.db(_queue_data, category, language)
     return web.page(request, "queue.html", category=category, language=language,
                     categories=CATEGORIES, languages=LANGUAGES, now=datetime.now(UTC),
-                    age=age, **data)
+                    age=age, review_below=web.cfg.classify.review_below, **data)
 
 
 async def queue_rows(request: Request) -> Response:
@@ -73,7 +73,8 @@ async def queue_rows(request: Request) -> Response:
     category, language = _filters(request)
     data = await web.db(_queue_data, category, language)
     rows_html = web.templates.get_template("_rows.html").render(
-        t=request.state.t, rows=data["rows"], now=datetime.now(UTC), age=age)
+        t=request.state.t, rows=data["rows"], now=datetime.now(UTC), age=age,
+        review_below=web.cfg.classify.review_below)
     return JSONResponse({"ids": [r["id"] for r in data["rows"]], "html": rows_html,
                          "count": data["counts"]["all"]["all"]})
 
@@ -101,7 +102,8 @@ async def draft_page(request: Request, notice: str = "", error: str = "",
     tz = ZoneInfo(web.cfg.meetings.timezone)
     return web.page(request, "draft.html", status=status, categories=CATEGORIES,
                     notice=notice or _notice(request, draft_id), error=error,
-                    local=lambda iso: local(iso, tz), **data)
+                    local=lambda iso: local(iso, tz),
+                    review_below=web.cfg.classify.review_below, **data)
 
 
 def _notice(request: Request, draft_id: int) -> str:
