@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from inboxops import config
+from inboxops.defaults import TEMPLATES
 from inboxops.intake.maildir import MaildirSource
 from inboxops.service.pipeline import Pipeline
 from inboxops.store import Store
@@ -87,7 +88,7 @@ def main() -> None:
         cfg.mailbox.path = maildir
         cfg.mailbox.sort = "off"
         cfg.store.path = base / "bench.db"
-        cfg.replies.templates = Path(__file__).resolve().parent.parent / "templates"
+        cfg.replies.templates = TEMPLATES
         store = Store(cfg.store.path)
 
         t0 = time.perf_counter()

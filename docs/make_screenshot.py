@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from inboxops import config  # noqa: E402
+from inboxops.defaults import TEMPLATES  # noqa: E402
 from inboxops.service.digest import render  # noqa: E402
 from inboxops.service.pipeline import Pipeline  # noqa: E402
 from inboxops.store import Store  # noqa: E402
@@ -61,7 +62,7 @@ def demo_store(folder: Path, language: str) -> tuple[Store, config.Config]:
     """Two weeks of an office's mail, processed by the real pipeline."""
     cfg = config.default()
     cfg.store.path = folder / "demo.db"
-    cfg.replies.templates = REPO / "templates"
+    cfg.replies.templates = TEMPLATES
     cfg.replies.company = "Example Office"
     cfg.digest.language = language  # type: ignore[assignment]
     store = Store(cfg.store.path)

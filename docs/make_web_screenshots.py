@@ -28,6 +28,7 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
 from inboxops import config  # noqa: E402
+from inboxops.defaults import TEMPLATES  # noqa: E402
 from inboxops.service.pipeline import Pipeline  # noqa: E402
 from inboxops.store import Store  # noqa: E402
 from inboxops.web import start_in_thread  # noqa: E402
@@ -80,7 +81,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cfg = config.default()
         cfg.store.path = Path(tmp) / "inboxops.db"
-        cfg.replies.templates = REPO / "templates"
+        cfg.replies.templates = TEMPLATES
         cfg.replies.company = "Birou Exemplu"
         cfg.web.users_file = Path(tmp) / "users"
         cfg.web.secret_file = Path(tmp) / "secret"

@@ -190,7 +190,10 @@ class MailboxConfig(OAuth2, Secret):
     sort: Literal["keyword", "folder", "off"] = Field(
         "keyword", description='how to mark the category: "keyword", "folder" or "off"'
     )
-    folder_prefix: str = Field("InboxOps", description="parent folder for category folders")
+    folder_prefix: str = Field(
+        "InboxOps", description="parent folder for category folders (written under the "
+        "server's namespace prefix, with its separator: INBOX.InboxOps.Inquiry on Courier)"
+    )
     sent_folder: str = Field("", description="Sent folder; empty = find by special-use \\Sent")
     save_sent: Literal["auto", "always", "never"] = Field(
         "auto", description="append a copy of sent replies to the Sent folder (imap only)"
@@ -269,7 +272,8 @@ class ClassifyConfig(Section):
     """[classify]: sorting."""
 
     chain: list[str] = Field(
-        ["signals", "content", "style", "learned"], description="classifiers to run, in order"
+        ["signals", "content", "style", "learned"], description="classifiers to run, in order: "
+        "headers, en/ro rules, how it is written, the assistant's corrections"
     )
     min_confidence: float = Field(
         0.5, ge=0, le=1, description="below this, no draft: the assistant sorts it"
@@ -291,7 +295,11 @@ class ClassifyConfig(Section):
 class RepliesConfig(Section):
     """[replies]: drafting."""
 
-    templates: Path = Field(Path("templates"), description="folder of reply templates")
+    templates: Path = Field(
+        Path("templates"), description="your templates, <category>.<lang>.subject.txt, "
+        ".body.txt, .body.html: each file here replaces the packaged one of that name, the rest "
+        "are packaged (the folder may be absent; inboxops init --templates copies them to edit)"
+    )
     company: str = Field("Example Office", description="company name used in templates")
     signature: str = Field("The Office team", description="signature used in templates")
     html: bool = Field(True, description="also send an HTML part when a .body.html exists")
@@ -312,7 +320,10 @@ class ApprovalConfig(Section):
         "reject by deleting it"
     )
     drafts_folder: str = Field("", description="drafts folder; empty = special-use \\Drafts")
-    approved_folder: str = Field("InboxOps/Approved", description="move a draft here to send it")
+    approved_folder: str = Field(
+        "InboxOps/Approved", description="move a draft here to send it; levels split by \"/\" "
+        "whatever the server uses (inboxops check prints the server's name for it)"
+    )
     approve_by: Literal["folder", "flag"] = Field(
         "folder", description='"folder": move the draft to approved_folder; "flag": flag (star) '
         "it where it is, for clients where moving a draft is awkward"
@@ -505,9 +516,11 @@ class WebConfig(Section):
 
 
 class LogConfig(Section):
-    """[log]"""
+    """[log]: what goes to stderr (the journal under systemd)."""
 
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="DEBUG, INFO, WARNING or ERROR; bodies and secrets are never logged"
+    )
 
 
 class Config(Section):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from inboxops.defaults import TEMPLATES
+
 REPO = Path(__file__).resolve().parent.parent
 STAFF = "staff@example.test"
 MANAGER = "manager@example.test"
@@ -32,7 +34,7 @@ def write_config(path: Path, sections: dict[str, dict[str, Any]]) -> Path:
 def base_sections(tmp: Path) -> dict[str, dict[str, Any]]:
     return {
         "store": {"path": str(tmp / "inboxops.db")},
-        "replies": {"templates": str(REPO / "templates"), "company": "Test Office"},
+        "replies": {"templates": str(TEMPLATES), "company": "Test Office"},
         "meetings": {"timezone": "Europe/Bucharest", "staff": [STAFF],
                      "location": "Office, Str. Test 1"},
         "digest": {"to": [MANAGER], "time": "08:00", "enabled": False},

@@ -110,7 +110,8 @@ mail_max_userip_connections = 100
 
 namespace inbox {
   inbox = yes
-  separator = /
+  separator = @SEPARATOR@
+  prefix = @PREFIX@
   mailbox Drafts {
     special_use = \\Drafts
     auto = subscribe
@@ -308,9 +309,15 @@ class DovecotInstance:
     run/ (sockets), state/.
     """
 
-    def __init__(self, *, extra_conf: str = "", oauth2_introspection_url: str = "") -> None:
+    def __init__(
+        self, *, extra_conf: str = "", oauth2_introspection_url: str = "", separator: str = "/",
+        prefix: str = "",
+    ) -> None:
+        """`separator` and `prefix` set the personal namespace: "." and "INBOX." make the
+        Courier-style layout (every folder under INBOX., levels split by dots)."""
         self.extra_conf = extra_conf
         self.oauth2_introspection_url = oauth2_introspection_url
+        self.separator, self.prefix = separator, prefix
         # Not under pytest's tmp_path: that lives in a 0700 directory, which the unprivileged
         # mail processes (uid nobody) could not traverse. Short path also keeps the unix
         # socket paths in run/ below the 108-byte limit.
@@ -451,6 +458,8 @@ class DovecotInstance:
             "MAIL_USER": self.mail_user,
             "MAIL_GROUP": self.mail_group,
             "LOGIN_USER": self.login_user,
+            "SEPARATOR": self.separator,
+            "PREFIX": self.prefix,
         }
         if self.oauth2_introspection_url:
             text += DOVECOT_OAUTH2_CONF

@@ -21,6 +21,8 @@ from configs import MANAGER, STAFF, base_sections, imap_config, write_config
 from helpers import cli, drafts, drop, running_daemon, stop, wait_until
 from mailfactory import calendar_answer, client_mail
 
+from inboxops.defaults import TEMPLATES
+
 TZ = ZoneInfo("Europe/Bucharest")
 WORDS = {  # what each language must say, so a test can fail on a wrong or missing count
     "en": {"total": "6 message(s) came in", "inquiry": "Inquiries", "complaint": "Complaints",
@@ -272,11 +274,10 @@ def test_check_renders_the_digest_templates(tmp_path: Path) -> None:
     """Templates copied before an upgrade may lack what the digest needs: check says so."""
     import shutil
 
-    from configs import REPO
     from helpers import invoke
 
     templates = tmp_path / "templates"
-    shutil.copytree(REPO / "templates", templates)
+    shutil.copytree(TEMPLATES, templates)
     sections = base_sections(tmp_path)
     sections["replies"]["templates"] = str(templates)
     sections["digest"]["language"] = "ro"

@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from configs import REPO, imap_config, maildir_config
+from configs import imap_config, maildir_config
 from helpers import cli, drafts, drop, running_daemon, stop, wait_until
 from mailfactory import client_mail
+
+from inboxops.defaults import TEMPLATES
 
 
 class NotifySocket:
@@ -193,9 +195,9 @@ def test_sighup_reloads_templates_and_survives_a_broken_config(
     tmp_path: Path, notify: NotifySocket
 ) -> None:
     templates = tmp_path / "templates"
-    shutil.copytree(REPO / "templates", templates)
+    shutil.copytree(TEMPLATES, templates)
     config = maildir_config(tmp_path)
-    text = config.read_text().replace(str(REPO / "templates"), str(templates))
+    text = config.read_text().replace(str(TEMPLATES), str(templates))
     config.write_text(text)
     log_path = tmp_path / "daemon.log"
     with running_daemon(config, log_path, env=systemd_env(notify)) as proc:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from inboxops.defaults import TEMPLATES
 from inboxops.errors import TemplateError
 from inboxops.responders.render import Renderer
 
@@ -39,7 +40,7 @@ def test_html_is_escaped_text_is_not(tmp_path: Path) -> None:
 
 
 def test_shipped_romanian_templates_use_comma_below() -> None:
-    for path in (REPO / "templates").glob("*.ro.*"):
+    for path in TEMPLATES.glob("*.ro.*"):
         text = path.read_text(encoding="utf-8")
         assert not set(text) & {"\u015f", "\u0163", "\u015e", "\u0162"}, path.name
 
@@ -48,7 +49,7 @@ def test_every_category_has_a_set_in_both_languages() -> None:
     for category in ("inquiry", "complaint", "meeting"):
         for lang in ("en", "ro"):
             for part in ("subject.txt", "body.txt"):
-                assert (REPO / "templates" / f"{category}.{lang}.{part}").is_file()
+                assert (TEMPLATES / f"{category}.{lang}.{part}").is_file()
 
 
 def test_reply_html_escapes_client_text_exactly_once() -> None:
@@ -64,7 +65,7 @@ def test_reply_html_escapes_client_text_exactly_once() -> None:
            b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
            b"How much is it? <script>alert(1)</script> & more\r\n")
     parsed = parse_message(raw)
-    responder = ReplyResponder(config.default(), Renderer(REPO / "templates"))
+    responder = ReplyResponder(config.default(), Renderer(TEMPLATES))
     draft = responder.draft(parsed, Classification("inquiry", 0.9, []), [], datetime.now(UTC))
     assert draft.html is not None
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in draft.html

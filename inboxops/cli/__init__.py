@@ -20,6 +20,7 @@ from inboxops import CONFIG_ENV_VAR as ENV_VAR
 from inboxops import __version__
 from inboxops.cli.auth import auth
 from inboxops.cli.base import Context, _config_or_default, _deliver, pass_ctx
+from inboxops.cli.init import init
 from inboxops.cli.meetings import eval_times, meetings
 from inboxops.cli.web import web
 from inboxops.errors import InboxopsError
@@ -136,12 +137,14 @@ def check(c: Context) -> None:
     click.echo(f"config: {cfg.source_path} is valid")
     failures = 0
     source = open_source(cfg.mailbox)
+    mailbox = open_mailbox(source)
     steps = [
         ("store", lambda: f"{cfg.store.path} (migrations applied: {len(c.store.migrate())})"),
-        ("templates", lambda: f"{Renderer(cfg.replies.templates).folder}"),
+        ("templates", lambda: Renderer(cfg.replies.templates).describe()),
         ("digest", lambda: _check_digest(c)),
         ("mailbox", source.check),
-        ("sender", open_transport(cfg.smtp, open_mailbox(source)).check),
+        ("folders", lambda: mailbox.check_folders(cfg)),
+        ("sender", open_transport(cfg.smtp, mailbox).check),
     ]
     if cfg.smtp.kind == "smtp":
         steps.append(("smtp", lambda: _check_smtp(cfg)))
@@ -481,6 +484,7 @@ def resolve(c: Context, outbox_id: int, verdict: str | None) -> None:
 
 # Meeting commands live in cli_meetings.py, kept apart so this module stays short.
 main.add_command(eval_times)
+main.add_command(init)
 main.add_command(meetings)
 main.add_command(web)
 main.add_command(auth)

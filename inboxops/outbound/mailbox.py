@@ -17,13 +17,15 @@ from typing import Any, Protocol
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
-from imapclient.imapclient import ANSWERED, SEEN
+from imapclient.imapclient import ANSWERED, DRAFTS, SEEN
 
 from inboxops.config import Config, MailboxConfig
+from inboxops.errors import MailboxError
 from inboxops.intake.imap import ImapSource
 from inboxops.intake.maildir import MaildirSource
 from inboxops.intake.sources import Source
 from inboxops.outbound import mailclient
+from inboxops.outbound.folders import Layout, create, probe, read_layout
 from inboxops.store import Store
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,11 @@ class Mailbox(Protocol):
 
     def sync_drafts(self, store: Store, cfg: Config) -> None:
         """Drafts out to the assistant's Drafts folder, their decisions back."""
+        ...
+
+    def check_folders(self, cfg: Config) -> str:
+        """`inboxops check`: the folder names it will use, after creating them and trying an
+        append and a move there; MailboxError naming the folder and the server's answer."""
         ...
 
 
@@ -113,6 +120,11 @@ class MaildirMailbox:
     def sync_drafts(self, store: Store, cfg: Config) -> None:
         return None
 
+    def check_folders(self, cfg: Config) -> str:
+        if self.cfg.sort != "folder":
+            return f"none (sort = {self.cfg.sort})"
+        return f"Maildir++ folders .{self.cfg.folder_prefix}.<Category> in {self.source.path}"
+
 
 class ImapMailbox:
     """An IMAP mailbox: each action opens a short-lived session of its own, so it can run in
@@ -123,13 +135,29 @@ class ImapMailbox:
     def __init__(self, source: ImapSource) -> None:
         self.source = source
         self.cfg: MailboxConfig = source.cfg
+        self._layout: Layout | None = None
+
+    def layout(self, client: IMAPClient) -> Layout:
+        """The server's namespace prefix and separator, asked once (they do not change)."""
+        if self._layout is None:
+            self._layout = read_layout(client)
+        return self._layout
+
+    def category_folder(self, client: IMAPClient, category: str) -> str:
+        """<folder_prefix>/<Category> in the server's layout (e.g. INBOX.InboxOps.Inquiry)."""
+        return self.layout(client).name(f"{self.cfg.folder_prefix}/{category.title()}")
 
     def _folder(self, client: IMAPClient, category: str) -> str:
-        delimiter = client.namespace().personal[0][1] or "/"
-        name = f"{self.cfg.folder_prefix}{delimiter}{category.title()}"
+        name = self.category_folder(client, category)
         if not client.folder_exists(name):
             client.create_folder(name)
         return name
+
+    def _sent(self, client: IMAPClient) -> str | None:
+        """Sent: the configured name in the server's layout, else its \\Sent (RFC 6154)."""
+        if self.cfg.sent_folder:
+            return self.layout(client).name(self.cfg.sent_folder)
+        return self.source.sent_folder(client)
 
     def apply_categories(self, rows: list[dict[str, Any]]) -> list[int]:
         """Set the category keyword or move to the category folder; never \\Seen, never delete."""
@@ -146,7 +174,8 @@ class ImapMailbox:
             for row in rows:
                 try:
                     self._sort_one(client, row, validity, keywords_ok, can_move, b"MOVE" in caps)
-                except IMAPClientError as e:  # the server refused this one: do not retry it
+                except (IMAPClientError, MailboxError) as e:  # refused (or a folder name the
+                    # server's layout cannot hold): do not retry it; `inboxops check` says why
                     log.warning("sorting message %s refused by the server: %s", row["id"], e)
                 except (OSError, ssl.SSLError, EOFError) as e:
                     log.warning("sorting stopped at message %s: %s", row["id"], e)
@@ -188,11 +217,10 @@ class ImapMailbox:
         marker = f"{self.cfg.folder_prefix}/*"  # set once the folders were first looked at
         first_look = store.mailbox_state(self.source.name, marker) == (None, 0)
         with self.source.session() as client:
-            delimiter = client.namespace().personal[0][1] or "/"
             for category in KEYWORDS:
                 if category == "review":
                     continue  # a lane, not a category: moving mail there teaches nothing
-                folder = f"{self.cfg.folder_prefix}{delimiter}{category.title()}"
+                folder = self.category_folder(client, category)
                 if not client.folder_exists(folder):
                     continue
                 info = client.select_folder(folder, readonly=True)
@@ -224,7 +252,7 @@ class ImapMailbox:
     def find_sent(self, message_id: str) -> bool:
         """Is a message with this Message-ID in Sent? (SMTP-3: checked before any resend)."""
         with self.source.session() as client:
-            folder = self.source.sent_folder(client)
+            folder = self._sent(client)
             if not folder:
                 return False
             client.select_folder(folder, readonly=True)
@@ -235,7 +263,7 @@ class ImapMailbox:
         if self.cfg.save_sent == "never":
             return False
         with self.source.session() as client:
-            folder = self.source.sent_folder(client)
+            folder = self._sent(client)
             if not folder:
                 log.warning("no Sent folder found; set [mailbox] sent_folder")
                 return False
@@ -255,9 +283,8 @@ class ImapMailbox:
             uids = [r["uid"] for r in rows if r["uidvalidity"] == validity and r not in filed]
             if uids:
                 client.add_flags(uids, [ANSWERED], silent=True)
-            delimiter = (client.namespace().personal[0][1] or "/") if filed else "/"
             for row in filed:
-                folder = f"{self.cfg.folder_prefix}{delimiter}{row['filed_category'].title()}"
+                folder = self.category_folder(client, row["filed_category"])
                 if not row["message_id"] or not client.folder_exists(folder):
                     continue
                 client.select_folder(folder)
@@ -266,4 +293,40 @@ class ImapMailbox:
                     client.add_flags(found, [ANSWERED], silent=True)
 
     def sync_drafts(self, store: Store, cfg: Config) -> None:
-        mailclient.sync(store, cfg, self.source)
+        mailclient.sync(store, cfg, self.source, self.layout)
+
+    def check_folders(self, cfg: Config) -> str:
+        with self.source.session() as client:
+            layout = self.layout(client)
+            info, _ = self.source.select(client, readonly=True)
+            keywords_ok = b"\\*" in info.get(b"PERMANENTFLAGS", ())
+            by_folder = self.cfg.sort == "folder" or (
+                self.cfg.sort == "keyword" and not keywords_ok)  # _sort_one's fallback
+            categories = [self.category_folder(client, c) for c in KEYWORDS] if by_folder else []
+            drafts = approved = None
+            if cfg.approval.mail_client:
+                drafts = (layout.name(cfg.approval.drafts_folder) if cfg.approval.drafts_folder
+                          else client.find_special_folder(DRAFTS))
+                if not drafts:
+                    raise MailboxError("no Drafts folder: the server marks none \\Drafts "
+                                       "(RFC 6154). Fix: set [approval] drafts_folder")
+                if cfg.approval.approve_by == "folder":
+                    approved = layout.name(cfg.approval.approved_folder)
+            for name in [*categories, *([approved] if approved else [])]:
+                create(client, name)
+            # Not through the approved folder: a running daemon would take the test for an
+            # approval it cannot match, and report it.
+            probed = probe(client, [f for f in (drafts, *categories) if f])
+            sent = self._sent(client) if self.cfg.save_sent != "never" else None
+        uses = [layout.describe()]
+        if categories:
+            uses.append(f"categories {', '.join(categories)}")
+        else:
+            uses.append("categories as keywords" if self.cfg.sort == "keyword" else "no sorting")
+        if drafts:
+            uses.append(f"drafts {drafts}")
+        if approved:
+            uses.append(f"approved {approved}")
+        if self.cfg.save_sent != "never":
+            uses.append(f"sent {sent or 'not found (set [mailbox] sent_folder)'}")
+        return "; ".join([*uses, probed])

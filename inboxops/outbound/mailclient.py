@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -46,6 +47,7 @@ from inboxops.outbound.edited import (
     read_copy,
     same_text,
 )
+from inboxops.outbound.folders import Layout, read_layout
 from inboxops.responders.compose import address, reply_subject
 from inboxops.store import Store, drafts, events, now_iso
 from inboxops.store import outbox as stored_outbox
@@ -67,17 +69,23 @@ class _Copy:
     why: str = ""  # why no draft, when draft_id is None
 
 
-def sync(store: Store, cfg: Config, source: ImapSource) -> None:
-    """One pass: collect approvals, notice rejections, publish new drafts, tidy decided ones."""
+def sync(
+    store: Store, cfg: Config, source: ImapSource,
+    layout: Callable[[IMAPClient], Layout] = read_layout,
+) -> None:
+    """One pass: collect approvals, notice rejections, publish new drafts, tidy decided ones.
+    Configured folder names are put in the server's layout (`inboxops.outbound.folders`)."""
     with source.session() as client:
-        drafts_folder = cfg.approval.drafts_folder or client.find_special_folder(DRAFTS)
+        names = layout(client)
+        drafts_folder = (names.name(cfg.approval.drafts_folder) if cfg.approval.drafts_folder
+                         else client.find_special_folder(DRAFTS))
         if not drafts_folder:
             log.warning("no Drafts folder found; set [approval] drafts_folder")
             return
         if cfg.approval.approve_by == "flag":
             kept = _collect_flagged(store, cfg, client, drafts_folder)
         else:
-            approved = cfg.approval.approved_folder
+            approved = names.name(cfg.approval.approved_folder)
             if not client.folder_exists(approved):
                 client.create_folder(approved)
             _collect_approved(store, cfg, client, approved)

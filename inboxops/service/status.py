@@ -7,6 +7,7 @@ daemon runs, after it stopped, and after it crashed (then the sign of life grows
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from inboxops.service.health import get_status, open_outage
 from inboxops.store import Store, digests, drafts, messages, outbox
 
 OUTBOX_STATES = ("queued", "sending", "sent", "failed", "unknown")
+INSTANCE_ENV_VAR = "INBOXOPS_INSTANCE"  # set by deploy/inboxops@.service to %i
 ALIVE_WITHIN = timedelta(minutes=2)  # the daemon notes a sign of life every 30 s
 
 
@@ -28,6 +30,7 @@ def report(store: Store, cfg: Config, now: datetime | None = None) -> dict[str, 
     queued = {s: 0 for s in OUTBOX_STATES} | outbox.count_by_state(store)
     waiting = drafts.count_by_state(store, ("pending", "approved", "failed"))
     return {
+        "instance": {"name": instance_name(cfg), "config": str(cfg.source_path or "")},
         "daemon": {
             "state": _daemon_state(values, now),
             "pid": int(pid) if (pid := values.get("pid")) else None,
@@ -53,6 +56,16 @@ def report(store: Store, cfg: Config, now: datetime | None = None) -> dict[str, 
         },
         "next_digest": next_digest(store, cfg, now),
     }
+
+
+def instance_name(cfg: Config) -> str:
+    """Which mailbox this is when one machine runs several (inboxops@NAME): the unit's %i, or
+    else the config file's name (office.toml -> "office"), so a shell's `inboxops --config
+    /etc/inboxops/office.toml status` names the same instance the journal does."""
+    named = os.environ.get(INSTANCE_ENV_VAR, "").strip()
+    if named:
+        return named
+    return cfg.source_path.stem if cfg.source_path else "default"
 
 
 def _daemon_state(values: dict[str, str | None], now: datetime) -> str:
@@ -104,7 +117,10 @@ def format_text(data: dict[str, Any], cfg: Config, now: datetime | None = None) 
                   f"{when(d['last_sign_of_life'])})"
     elif d["state"] == "stopped":
         daemon += f" at {when(d['stopped_at'])}"
+    instance = data["instance"]
     lines = [
+        f"instance:       {instance['name']}"
+        + (f" ({instance['config']})" if instance["config"] else ""),
         f"daemon:         {daemon}",
         f"mailbox:        {m['source'] or cfg.mailbox.kind}: {m['mode'] or 'unknown'}",
         f"last poll ok:   {when(m['last_successful_poll'])}",
