@@ -25,7 +25,7 @@ from inboxops.responders.base import format_when
 from inboxops.responders.busy import feed_busy
 from inboxops.responders.meeting import working_hours
 from inboxops.responders.render import Renderer
-from inboxops.store import Store
+from inboxops.store import Store, messages
 from inboxops.store import meetings as stored_meetings
 
 log = logging.getLogger(__name__)
@@ -187,6 +187,8 @@ def record_answer(
     """
     info = meetings.parse_calendar(parsed.calendar or b"")
     method = parsed.calendar_method
+    if method in ANSWER_METHODS:  # the digest counts these apart from meeting requests
+        store.event("message", pk, ANSWER_EVENT, {"method": method})
     if method not in ANSWER_METHODS or info is None:
         return f"calendar {method}: for the assistant to handle"
     meeting, refused = _vetted(store, method, info, parsed, authserv_ids)
@@ -208,6 +210,7 @@ def record_answer(
 
 # The iTIP methods an attendee (or someone posing as one) sends back to the organizer.
 ANSWER_METHODS = frozenset({"REPLY", "COUNTER", "REFRESH", "DECLINECOUNTER"})
+ANSWER_EVENT = messages.CALENDAR_ANSWER
 
 
 def _vetted(

@@ -69,13 +69,19 @@ def count_in_state(store: Store, state: str, received_after: str | None = None) 
     return row["n"] if row else 0
 
 
+# The event bookings.record_answer writes on a message that is an iTIP answer (REPLY, COUNTER,
+# REFRESH, DECLINECOUNTER): sorted "meeting" by its calendar part, yet no meeting request.
+CALENDAR_ANSWER = "calendar answer"
+
+
 def sorted_since(store: Store, since: str, inclusive: bool = False) -> list[dict[str, Any]]:
-    """(received_at, category) of the messages received since a time and processed (or
-    quarantined): what the digest counts."""
+    """(received_at, category, calendar_answer) of the messages received since a time and
+    processed (or quarantined): what the digest counts."""
     op = ">=" if inclusive else ">"
     return store.query(
-        f"SELECT received_at, category FROM messages WHERE received_at {op} ? AND state != "
-        "'received'", (since,),
+        "SELECT received_at, category, EXISTS (SELECT 1 FROM events e WHERE e.entity = "
+        "'message' AND e.entity_id = m.id AND e.event = ?) AS calendar_answer FROM messages m"
+        f" WHERE received_at {op} ? AND state != 'received'", (CALENDAR_ANSWER, since),
     )
 
 
