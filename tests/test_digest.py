@@ -296,4 +296,4 @@ def test_check_renders_the_digest_templates(tmp_path: Path) -> None:
     (templates / "digest.ro.body.txt").write_text("{{ ageing_days }} days\n")  # an old variable
     result = invoke(config, "check")
     assert result.exit_code == 1
-    assert "digest: FAILED: template digest.ro.body.txt" in result.output
+    assert "templates: FAILED: digest (ro): template digest.ro.body.txt" in result.output

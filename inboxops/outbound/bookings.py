@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,10 @@ from inboxops.store import Store, messages
 from inboxops.store import meetings as stored_meetings
 
 log = logging.getLogger(__name__)
+
+# How far ahead a meeting may be moved: further is surely a typo, and the busy feed and the
+# slot search would have to cover every day up to it (year 9999: millions of days).
+MAX_AHEAD = timedelta(days=2 * 365)
 
 # PARTSTATs that count as an answer we keep (RFC 5545 §3.2.12, VEVENT values).
 ANSWERS = frozenset({"ACCEPTED", "DECLINED", "TENTATIVE", "DELEGATED", "NEEDS-ACTION"})
@@ -49,6 +53,13 @@ def reschedule(
         start = start.replace(tzinfo=ZoneInfo(meeting["timezone"]))
     old_start = datetime.fromisoformat(meeting["start"])
     length = datetime.fromisoformat(meeting["end"]) - old_start
+    try:
+        too_far = start - now > MAX_AHEAD
+    except OverflowError:  # year 9999 in a zone west of UTC: beyond what datetime holds
+        too_far = True
+    if too_far:
+        raise StateError(f"{start:%Y-%m-%d} is more than {MAX_AHEAD.days // 365} years ahead; "
+                         "choose a time within that (a typo in the year?)")
     if start <= now:
         raise StateError(f"{start.isoformat()} has passed; choose a time to come")
     hours = working_hours(cfg.meetings)
