@@ -1,10 +1,12 @@
-"""ICS-9 answers on the store, without servers: which REPLYs count and which go to a human."""
+"""ICS-9 answers: on the store, which REPLYs and other iTIP answers count and which go to a
+human; and one forged COUNTER through the whole daemon (real Dovecot and aiosmtpd)."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 from icalendar import Calendar, Event, vCalAddress
@@ -189,3 +191,42 @@ def test_a_vetted_counter_or_refresh_goes_to_the_assistant_a_declinecounter_neve
     store3, pk3 = store_with_meeting()
     decline = answer(store3, pk3, reply(CLIENT, "NEEDS-ACTION", 1, T0, method="DECLINECOUNTER"))
     assert decline is not None and "ignored" in decline and attention(store3) is None
+
+
+def test_a_forged_counter_over_imap_changes_nothing_and_is_left_for_a_human(
+    tmp_path: Any, imap_user: Any, smtp_sink: Any
+) -> None:
+    """Through the whole daemon, real Dovecot and aiosmtpd: a stranger's COUNTER naming the
+    meeting's UID leaves the meeting as it was, sends nothing, and its message says why; the
+    client's own COUNTER does reach the assistant."""
+    from configs import imap_config
+    from helpers import cli, drafts
+    from mailfactory import calendar_answer, client_mail
+
+    office = imap_user.address
+    config = imap_config(tmp_path, imap_user, smtp_sink)
+    imap_user.dovecot.append(office, client_mail(
+        sender=f"John <{CLIENT}>", to=office, subject="Meeting",
+        body="Hello, could we meet next Thursday at 11am? Thanks, John"))
+    cli(config, "run", "--once")
+    (draft,) = drafts(config)
+    cli(config, "approve", str(draft["id"]))
+    assert smtp_sink.wait_for(2)
+    (meeting,) = json.loads(cli(config, "meetings", "--json"))
+    stranger = "mallory@elsewhere.example"
+    imap_user.dovecot.append(office, calendar_answer(
+        meeting["uid"], stranger, "NEEDS-ACTION", office, method="COUNTER"))
+    imap_user.dovecot.append(office, calendar_answer(
+        meeting["uid"], stranger, "NEEDS-ACTION", office, attendee=CLIENT, method="COUNTER"))
+    cli(config, "run", "--once")
+    (after,) = json.loads(cli(config, "meetings", "--json"))
+    assert after["attention"] is None and after["attendees"] == meeting["attendees"]
+    forged = json.loads(cli(config, "messages", "--json"))[:2]
+    assert all(m["from_addr"] == stranger for m in forged)
+    assert all("COUNTER not from the attendee it names" in m["error"] for m in forged)
+    assert drafts(config) == [] and len(smtp_sink.messages) == 2
+    imap_user.dovecot.append(office, calendar_answer(
+        meeting["uid"], CLIENT, "NEEDS-ACTION", office, method="COUNTER"))
+    cli(config, "run", "--once")
+    (after,) = json.loads(cli(config, "meetings", "--json"))
+    assert after["attention"].startswith(f"{CLIENT} proposes")
