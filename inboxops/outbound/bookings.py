@@ -184,6 +184,11 @@ def _enqueue_all(
 # Answers (ICS-9, ICS-10)
 
 
+# The iTIP methods an attendee (or someone posing as one) sends back to the organizer.
+ANSWER_METHODS = frozenset({"REPLY", "COUNTER", "REFRESH", "DECLINECOUNTER"})
+ANSWER_EVENT = messages.CALENDAR_ANSWER
+
+
 def record_answer(
     store: Store, pk: int, parsed: ParsedMessage, authserv_ids: list[str] | None = None
 ) -> str | None:
@@ -217,11 +222,6 @@ def record_answer(
         # Only an organizer sends one (RFC 5546 §3.2.8), and we organize this meeting.
         return f"calendar DECLINECOUNTER for meeting {meeting['id']}, which we organize: ignored"
     return _count_reply(store, pk, meeting, info)
-
-
-# The iTIP methods an attendee (or someone posing as one) sends back to the organizer.
-ANSWER_METHODS = frozenset({"REPLY", "COUNTER", "REFRESH", "DECLINECOUNTER"})
-ANSWER_EVENT = messages.CALENDAR_ANSWER
 
 
 def _vetted(
