@@ -205,8 +205,9 @@ class MailboxConfig(OAuth2, Secret):
     batch_size: int = Field(200, ge=1, le=5000, description="messages fetched per batch")
     authserv_id: list[str] = Field(
         [], description="the authserv-id(s) your own mail server writes in "
-        "Authentication-Results; when set, automatic mail goes only to senders it saw pass "
-        "DMARC (or aligned SPF/DKIM), and only such calendar answers count (LOOP-6)"
+        "Authentication-Results; automatic mail goes only to senders it saw pass DMARC (or "
+        "aligned SPF/DKIM), so with none set none is sent, and when set only such calendar "
+        "answers count (LOOP-6)"
     )
     first_start: Literal["all", "none", "recent"] = Field(
         "all", description='mail already there on the very first start: "all" processed, '
@@ -567,6 +568,33 @@ class Config(Section):
                 name = f"oauth-{section.provider}-{section.username}.json"
                 section.token_file = self.store.path.parent / name
         return self
+
+
+# Reserved for documentation (RFC 2606 §3): nobody receives mail there, so an identity still
+# at one of these is a key left unset, not a choice.
+PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org")
+
+
+def _placeholder(address: str) -> bool:
+    domain = address.rpartition("@")[2].lower().rstrip(".")
+    return any(domain == d or domain.endswith("." + d) for d in PLACEHOLDER_DOMAINS)
+
+
+def missing_identities(cfg: Config) -> list[str]:
+    """Who we are and who gets the digest, where still unset (an example.com placeholder):
+    one line per key, naming the fix. The daemon sends no digest while any is listed."""
+    out = []
+    sender = cfg.smtp.from_address.addr_spec
+    if _placeholder(sender):
+        out.append(f"[smtp] from is not set (still {sender}): replies and the digest would come "
+                   'from a domain nobody owns. Fix: from = "Office <office@your-domain>" in '
+                   "[smtp]")
+    unset = [a for a in cfg.digest.to if _placeholder(a)]
+    if cfg.digest.enabled and (unset or not cfg.digest.to):
+        out.append(f"[digest] to is not set (still {', '.join(unset) or 'empty'}): the digest "
+                   'would reach nobody. Fix: to = ["manager@your-domain"] in [digest], or '
+                   "enabled = false")
+    return out
 
 
 def _resolve_paths(cfg: Config, base: Path) -> None:

@@ -1,11 +1,14 @@
-"""ICS-9 answers on the store, without servers: which REPLYs count and which go to a human."""
+"""ICS-9 answers: on the store, which REPLYs and other iTIP answers count and which go to a
+human; and one forged COUNTER through the whole daemon (real Dovecot and aiosmtpd)."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from typing import Any
 
+import pytest
 from icalendar import Calendar, Event, vCalAddress
 
 from inboxops.intake.parse import parse_message
@@ -139,3 +142,91 @@ def test_listing_shows_meetings_to_come_unless_asked_for_all() -> None:
     later = datetime(2030, 1, 8, 9, 1, tzinfo=UTC)  # after the meeting ended (11:00 +02:00)
     assert listing(store, now=later) == []
     assert [r["uid"] for r in listing(store, now=later, everything=True)] == [UID]
+
+
+def attention(store: Store) -> str | None:
+    row = store.one("SELECT attention FROM meetings")
+    assert row is not None
+    return row["attention"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("method", ["COUNTER", "REFRESH", "DECLINECOUNTER"])
+def test_forged_stale_and_unauthenticated_answers_of_every_method_change_nothing(
+    method: str,
+) -> None:
+    """The checks of REPLY hold for every iTIP answer: a stranger naming the meeting's UID, an
+    answer to an older SEQUENCE, an attendee speaking for another, or (with our authserv-id)
+    an unauthenticated sender leave the meeting as it was, and the message for a human."""
+    stranger = "mallory@elsewhere.example"
+    cases = {
+        "stranger": (reply(stranger, "NEEDS-ACTION", 2, T0, method=method), None),
+        "stranger naming the client": (
+            reply(stranger, "NEEDS-ACTION", 2, T0, attendees=(CLIENT,), method=method), None),
+        "older SEQUENCE": (reply(CLIENT, "NEEDS-ACTION", 1, T0, method=method), None),
+        "not vouched for": (reply(CLIENT, "NEEDS-ACTION", 2, T0, method=method),
+                            ["mx.office.example"]),
+    }
+    for name, (raw, authserv) in cases.items():
+        store, pk = store_with_meeting(sequence=2)
+        why = record_answer(store, pk, parse_message(raw), authserv)
+        assert why is not None and method in why, name
+        assert attention(store) is None, name
+        assert status(store) == {CLIENT: "NEEDS-ACTION", STAFF: "NEEDS-ACTION"}, name
+        assert store.one("SELECT 1 FROM events WHERE entity = 'meeting'") is None, name
+
+
+def test_a_vetted_counter_or_refresh_goes_to_the_assistant_a_declinecounter_never() -> None:
+    store, pk = store_with_meeting()
+    vouched = (b"Authentication-Results: mx.office.example; dmarc=pass"
+               b" header.from=client.example\r\n")
+    raw = vouched + reply(CLIENT, "NEEDS-ACTION", 1, T0, method="REFRESH")
+    assert "REFRESH" in (record_answer(store, pk, parse_message(raw), ["mx.office.example"])
+                         or "")
+    assert attention(store) == f"{CLIENT} asks for the invitation again (REFRESH)"
+    store2, pk2 = store_with_meeting()
+    # A COUNTER may repeat the attendee list; its sender must be one of them.
+    counter = reply(CLIENT, "NEEDS-ACTION", 1, T0, attendees=(CLIENT, STAFF), method="COUNTER")
+    assert "COUNTER" in (answer(store2, pk2, counter) or "")
+    assert "(COUNTER)" in (attention(store2) or "")
+    store3, pk3 = store_with_meeting()
+    decline = answer(store3, pk3, reply(CLIENT, "NEEDS-ACTION", 1, T0, method="DECLINECOUNTER"))
+    assert decline is not None and "ignored" in decline and attention(store3) is None
+
+
+def test_a_forged_counter_over_imap_changes_nothing_and_is_left_for_a_human(
+    tmp_path: Any, imap_user: Any, smtp_sink: Any
+) -> None:
+    """Through the whole daemon, real Dovecot and aiosmtpd: a stranger's COUNTER naming the
+    meeting's UID leaves the meeting as it was, sends nothing, and its message says why; the
+    client's own COUNTER does reach the assistant."""
+    from configs import imap_config
+    from helpers import cli, drafts
+    from mailfactory import calendar_answer, client_mail
+
+    office = imap_user.address
+    config = imap_config(tmp_path, imap_user, smtp_sink)
+    imap_user.dovecot.append(office, client_mail(
+        sender=f"John <{CLIENT}>", to=office, subject="Meeting",
+        body="Hello, could we meet next Thursday at 11am? Thanks, John"))
+    cli(config, "run", "--once")
+    (draft,) = drafts(config)
+    cli(config, "approve", str(draft["id"]))
+    assert smtp_sink.wait_for(2)
+    (meeting,) = json.loads(cli(config, "meetings", "--json"))
+    stranger = "mallory@elsewhere.example"
+    imap_user.dovecot.append(office, calendar_answer(
+        meeting["uid"], stranger, "NEEDS-ACTION", office, method="COUNTER"))
+    imap_user.dovecot.append(office, calendar_answer(
+        meeting["uid"], stranger, "NEEDS-ACTION", office, attendee=CLIENT, method="COUNTER"))
+    cli(config, "run", "--once")
+    (after,) = json.loads(cli(config, "meetings", "--json"))
+    assert after["attention"] is None and after["attendees"] == meeting["attendees"]
+    forged = json.loads(cli(config, "messages", "--json"))[:2]
+    assert all(m["from_addr"] == stranger for m in forged)
+    assert all("COUNTER not from the attendee it names" in m["error"] for m in forged)
+    assert drafts(config) == [] and len(smtp_sink.messages) == 2
+    imap_user.dovecot.append(office, calendar_answer(
+        meeting["uid"], CLIENT, "NEEDS-ACTION", office, method="COUNTER"))
+    cli(config, "run", "--once")
+    (after,) = json.loads(cli(config, "meetings", "--json"))
+    assert after["attention"].startswith(f"{CLIENT} proposes")

@@ -26,14 +26,17 @@ from inboxops.defaults import TEMPLATES
 TZ = ZoneInfo("Europe/Bucharest")
 WORDS = {  # what each language must say, so a test can fail on a wrong or missing count
     "en": {"total": "6 message(s) came in", "inquiry": "Inquiries", "complaint": "Complaints",
-           "meeting": "Meeting requests", "pending": "Drafts waiting for approval, oldest first: 2",
+           "meeting": "Meeting requests", "other": "Other",
+           "answers": "(of which 1 calendar answer(s), not meeting requests)",
+           "pending": "Drafts waiting for approval, oldest first: 2",
            "overdue": "Complaints without an approved reply after 24 h: 1",
            "tomorrow": "Meetings tomorrow: 1", "accepted": f"accepted: {STAFF}",
            "waiting": "no answer: bob@client.example", "failed": "is failed: SMTP 550",
            "mailbox": "mailbox: IMAP login", "subject": "6 new, 2 awaiting approval, "
            "1 complaint(s) overdue"},
     "ro": {"total": "au sosit 6 mesaj(e)", "inquiry": "Cereri de informații",
-           "complaint": "Reclamații", "meeting": "Cereri de întâlnire",
+           "complaint": "Reclamații", "meeting": "Cereri de întâlnire", "other": "Altele",
+           "answers": "(dintre care 1 răspuns(uri) din calendar, nu cereri de întâlnire)",
            "pending": "Ciorne care așteaptă aprobarea, cele mai vechi întâi: 2",
            "overdue": "Reclamații fără răspuns aprobat după 24 de ore: 1",
            "tomorrow": "Întâlniri mâine: 1", "accepted": f"au acceptat: {STAFF}",
@@ -153,8 +156,11 @@ def test_digest_arrives_with_the_right_counts_and_chart(
     html = mime.get_body(("html",)).get_content()  # type: ignore[union-attr]
 
     assert words["total"] in text
-    for key, count in (("inquiry", 2), ("complaint", 2), ("meeting", 2)):
+    for key, count in (("inquiry", 2), ("complaint", 2), ("meeting", 1)):
         assert re.search(rf"^  {words[key]}\s+{count}$", text, re.M), (key, text)
+    # The staff member's calendar answer is no meeting request (issue 12, item 14).
+    assert re.search(rf"^  {words['other']}\s+1 {re.escape(words['answers'])}$", text, re.M)
+    assert words["answers"] in html
     for key in ("pending", "overdue", "tomorrow", "accepted", "waiting", "failed", "mailbox"):
         assert words[key] in text, (key, text)
     # Oldest first: the 30-hour-old complaint's draft before the fresh inquiry's.
@@ -186,7 +192,8 @@ def test_digest_arrives_with_the_right_counts_and_chart(
         for title in counts_by_day[day]:
             assert title in rows[label], (label, rows[label])
     today_titles = rows[labels[-1]]
-    assert f"{words['inquiry']}: 1" in today_titles and f"{words['meeting']}: 2" in today_titles
+    assert f"{words['inquiry']}: 1" in today_titles and f"{words['meeting']}: 1" in today_titles
+    assert f"{words['other']}: 1" in today_titles  # the calendar answer
 
     # The next digest counts from this one, and tells old failures no more.
     cli(config, "digest", "--send-now")
@@ -290,4 +297,4 @@ def test_check_renders_the_digest_templates(tmp_path: Path) -> None:
     (templates / "digest.ro.body.txt").write_text("{{ ageing_days }} days\n")  # an old variable
     result = invoke(config, "check")
     assert result.exit_code == 1
-    assert "digest: FAILED: template digest.ro.body.txt" in result.output
+    assert "templates: FAILED: digest (ro): template digest.ro.body.txt" in result.output

@@ -253,3 +253,32 @@ def test_one_open_draft_per_thread(tmp_path: Path) -> None:
                                                          "<t3@client.example>"]
     ours = next(d for d in pending if d["message_id"] == "<t3@client.example>")
     assert "Could you tell me where order 7781 is" in ours["body"]
+
+
+def test_a_byte_identical_duplicate_is_remembered_and_told_once_not_reread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same bytes under a second file name: not taken twice (IMAP-1), and no longer
+    read again at every scan; one 'duplicate' event names it (issue 12, item 14)."""
+    from inboxops import config as config_module
+    from inboxops.intake.maildir import MaildirSource
+    from inboxops.store import Store
+
+    cfg = config_module.load(maildir_config(tmp_path))
+    raw = client_mail(subject="Twice")
+    drop(tmp_path / "mail", "1700000001.M1P1.test", raw)
+    copy = drop(tmp_path / "mail", "1700000002.M2P2.test", raw)
+    store = Store(cfg.store.path)
+    source = MaildirSource(cfg.mailbox)
+    reads: list[Path] = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda p: reads.append(p) or real(p))
+    assert source.poll(store) == 1
+    assert len(reads) == 2
+    reads.clear()
+    for _ in range(3):  # the scans that follow, a second apart in the daemon
+        assert source.poll(store) == 0
+    assert copy not in reads and reads == []
+    (event,) = store.query("SELECT entity_id, detail FROM events WHERE event = 'duplicate'")
+    assert event["entity_id"] == 1 and "1700000002.M2P2.test" in event["detail"]
+    assert store.one("SELECT count(*) AS n FROM messages")["n"] == 1  # type: ignore[index]

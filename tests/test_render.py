@@ -72,3 +72,37 @@ def test_reply_html_escapes_client_text_exactly_once() -> None:
     assert "&amp;lt;" not in draft.html and "<script>" not in draft.html
     assert "Dear Ana &lt;b&gt; &amp; Co," in draft.html
     assert "Dear Ana <b> & Co," in draft.text  # plain text is not escaped
+
+
+@pytest.mark.parametrize(("language", "said"), [("en", "On {when}, {who} wrote:"),
+                                                 ("ro", "Pe {when}, {who} a scris:")])
+def test_html_reply_says_who_wrote_the_quote_as_the_text_does(language: str, said: str) -> None:
+    """The attribution line above the quote, in both parts and both languages, escaped once
+    in HTML (issue 12, item 14)."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from inboxops import config
+    from inboxops.intake.parse import parse_message
+    from inboxops.models import Classification
+    from inboxops.responders import MeetingResponder, ReplyResponder
+    from inboxops.responders.base import base_context
+
+    raw = (b"From: =?utf-8?q?Ana_=3Cb=3E_&_Co?= <ana@client.example>\r\n"
+           b"Subject: Price?\r\nMessage-ID: <h2@client.example>\r\n"
+           b"Date: Tue, 24 Nov 2026 10:00:00 +0200\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+           b"How much is it? Could we meet on Thursday at 11?\r\n")
+    parsed = replace(parse_message(raw), language=language)
+    cfg = config.default()
+    when = base_context(parsed, cfg)["original_date"]
+    assert when
+    renderer = Renderer(REPO / "templates")
+    now = datetime(2026, 11, 24, 9, tzinfo=UTC)
+    for category in ("inquiry", "complaint", "meeting"):
+        responder = (MeetingResponder if category == "meeting" else ReplyResponder)(cfg, renderer)
+        draft = responder.draft(parsed, Classification(category, 0.9, []), [], now)  # type: ignore[arg-type]
+        assert said.format(when=when, who="Ana <b> & Co") in draft.text, category
+        assert draft.html is not None
+        line = said.format(when=when, who="Ana &lt;b&gt; &amp; Co")
+        assert f"<p>{line}</p>\n<blockquote>" in draft.html, (category, draft.html)

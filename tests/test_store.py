@@ -30,7 +30,9 @@ def test_record_incoming_takes_each_message_once(tmp_path: Path) -> None:
     assert store.record_incoming("src", "INBOX", "2:1", b"Subject: a\r\n\r\nx") is None
     assert store.record_incoming("src", "INBOX", "2:2", b"Subject: b\r\n\r\ny") is not None
     events = store.query("SELECT event FROM events WHERE entity = 'message'")
-    assert [e["event"] for e in events] == ["received", "received"]
+    # ... and remembered, said once, so a scan does not read it again (issue 12, item 14).
+    assert [e["event"] for e in events] == ["received", "duplicate", "received"]
+    assert store.known_keys("src", "INBOX") == {"1:5", "2:1", "2:2"}
 
 
 def test_transition_is_conditional_and_logged(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -19,7 +20,7 @@ import click
 from inboxops import CONFIG_ENV_VAR as ENV_VAR
 from inboxops import __version__
 from inboxops.cli.auth import auth
-from inboxops.cli.base import Context, _config_or_default, _deliver, pass_ctx
+from inboxops.cli.base import ID, Context, _config_or_default, _deliver, pass_ctx
 from inboxops.cli.init import init
 from inboxops.cli.meetings import eval_times, meetings
 from inboxops.cli.web import web
@@ -28,6 +29,7 @@ from inboxops.models import CATEGORIES
 
 if TYPE_CHECKING:  # each command imports what it needs: `inboxops --help` stays quick
     from inboxops.config import Config
+    from inboxops.store import Store
 
 
 def setup_logging(level: str) -> None:
@@ -62,7 +64,9 @@ def setup_logging(level: str) -> None:
 
 
 class Group(click.Group):
-    """Turns InboxopsError into `error: <message>` and exit status 1, never a traceback."""
+    """Turns an expected failure into `error: <message>` and a non-zero exit, never a
+    traceback: InboxopsError, a database SQLite cannot use (damaged, read-only), a bad
+    argument (one line, not click's usage block)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -70,6 +74,19 @@ class Group(click.Group):
         except InboxopsError as e:
             click.echo(f"error: {e}", err=True)
             ctx.exit(1)
+        except sqlite3.DatabaseError as e:  # a write to a read-only store, a damaged page
+            from inboxops.store import unusable
+
+            c = ctx.find_object(Context)
+            loaded = c._cfg if c is not None else None  # loaded: the store was opened with it
+            path = loaded.store.path if loaded is not None else "the store"
+            click.echo(f"error: {unusable(path, e)}", err=True)
+            ctx.exit(1)
+        except click.UsageError as e:
+            command = e.ctx.command_path if e.ctx else "inboxops"
+            click.echo(f"error: {command}: {e.format_message()} (see {command} --help)",
+                       err=True)
+            ctx.exit(2)
 
 
 @click.group(cls=Group)
@@ -128,10 +145,10 @@ def _stop_during_startup(signum: int, frame: object) -> None:
 @pass_ctx
 def check(c: Context) -> None:
     """Validate the config and try the mailbox, the sender, the store and the templates."""
+    from inboxops.cli.checks import automatic_mail, identities, render_every_template
     from inboxops.intake.sources import open_source
     from inboxops.outbound.mailbox import open_mailbox
     from inboxops.outbound.outbox import open_transport
-    from inboxops.responders.render import Renderer
 
     cfg = c.cfg
     click.echo(f"config: {cfg.source_path} is valid")
@@ -140,8 +157,11 @@ def check(c: Context) -> None:
     mailbox = open_mailbox(source)
     steps = [
         ("store", lambda: f"{cfg.store.path} (migrations applied: {len(c.store.migrate())})"),
-        ("templates", lambda: Renderer(cfg.replies.templates).describe()),
-        ("digest", lambda: _check_digest(c)),
+        ("templates", lambda: render_every_template(cfg, _store_or_none(c))),
+        ("identity", lambda: identities(cfg)),
+        ("digest", lambda: f"digest ({cfg.digest.language}) "
+         + (f"daily at {cfg.digest.time}" if cfg.digest.enabled else "disabled")),
+        ("automatic mail", lambda: automatic_mail(cfg)),
         ("mailbox", source.check),
         ("folders", lambda: mailbox.check_folders(cfg)),
         ("sender", open_transport(cfg.smtp, mailbox).check),
@@ -160,22 +180,12 @@ def check(c: Context) -> None:
         raise SystemExit(1)
 
 
-def _check_digest(c: Context) -> str:
-    """Render the digest and a reminder now: templates copied before an upgrade can lack
-    what they need, and the daemon would otherwise only say so at digest time."""
-    from datetime import UTC, datetime
-
-    from inboxops.responders.render import Renderer
-    from inboxops.service.digest import render
-
-    cfg = c.cfg
-    render(c.store, cfg, datetime.now(UTC))
-    Renderer(cfg.replies.templates).render_set(
-        "reminder", cfg.digest.language,
-        {"complaints": [], "sla_hours": cfg.sla.complaint_hours, "company": cfg.replies.company},
-        html=False)
-    return (f"digest ({cfg.digest.language}) and reminder templates render; "
-            f"{'daily at ' + cfg.digest.time if cfg.digest.enabled else 'digest disabled'}")
+def _store_or_none(c: Context) -> Store | None:
+    """The store when it opens (the digest then renders with real data), else None."""
+    try:
+        return c.store
+    except InboxopsError:
+        return None  # the store step says why
 
 
 def _check_feed(cfg: Config) -> str:
@@ -243,7 +253,7 @@ def drafts(c: Context, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("draft_id", type=int)
+@click.argument("draft_id", type=ID)
 @pass_ctx
 def show(c: Context, draft_id: int) -> None:
     """Show one draft with the message it answers and why it was sorted so."""
@@ -268,7 +278,7 @@ def show(c: Context, draft_id: int) -> None:
 
 
 @main.command()
-@click.argument("draft_id", type=int)
+@click.argument("draft_id", type=ID)
 @click.option("--edit", is_flag=True, help="edit the text in $EDITOR before approving")
 @click.option("--no-send", is_flag=True, help="only queue; the daemon sends it")
 @pass_ctx
@@ -289,7 +299,7 @@ def approve(c: Context, draft_id: int, edit: bool, no_send: bool) -> None:
 
 
 @main.command()
-@click.argument("draft_id", type=int)
+@click.argument("draft_id", type=ID)
 @pass_ctx
 def reject(c: Context, draft_id: int) -> None:
     """Reject a draft: nothing is sent."""
@@ -311,8 +321,12 @@ def digest(c: Context, send_now: bool, html_path: Path | None) -> None:
     from inboxops.service.digest import queue_digest, render
 
     if html_path is not None:
-        html_path.write_text(render(c.store, c.cfg, datetime.now(UTC))[2] or "",
-                             encoding="utf-8")
+        html = render(c.store, c.cfg, datetime.now(UTC))[2] or ""
+        try:
+            html_path.write_text(html, encoding="utf-8")
+        except OSError as e:
+            raise InboxopsError(f"cannot write {html_path}: {e.strerror}. Fix: create the "
+                                f"folder {html_path.parent} first, or name another file") from None
     if not send_now:
         subject, text, _ = render(c.store, c.cfg, datetime.now(UTC))
         click.echo(f"Subject: {subject}\n\n{text}")
@@ -377,7 +391,7 @@ def classify(c: Context, path: Path, as_json: bool) -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--category", type=click.Choice(CATEGORIES), help="only this category")
-@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--limit", type=ID, default=50, show_default=True)
 @pass_ctx
 def messages(c: Context, as_json: bool, category: str | None, limit: int) -> None:
     """List recent messages with their category, confidence and state."""
@@ -394,7 +408,7 @@ def messages(c: Context, as_json: bool, category: str | None, limit: int) -> Non
 
 
 @main.command()
-@click.argument("message_id", type=int)
+@click.argument("message_id", type=ID)
 @click.argument("category", type=click.Choice(CATEGORIES))
 @pass_ctx
 def reclassify(c: Context, message_id: int, category: str) -> None:
@@ -465,7 +479,7 @@ def outbox(ctx: click.Context, as_json: bool) -> None:
 
 
 @outbox.command()
-@click.argument("outbox_id", type=int)
+@click.argument("outbox_id", type=ID)
 @click.option("--sent", "verdict", flag_value="sent", help="it did arrive: mark it sent")
 @click.option("--resend", "verdict", flag_value="resend", help="it did not arrive: send again")
 @pass_ctx

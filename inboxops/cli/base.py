@@ -39,6 +39,9 @@ class Context:
 
 pass_ctx = click.make_pass_decorator(Context)
 
+# A row id: SQLite integers are 64-bit, and a larger number would fail inside the query.
+ID = click.IntRange(1, 2**63 - 1)
+
 
 def _config_or_default(c: Context) -> Config:
     """Commands that only read files work without a config (the embedded defaults)."""

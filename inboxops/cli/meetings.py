@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from inboxops.cli.base import Context, _config_or_default, _deliver, pass_ctx
+from inboxops.cli.base import ID, Context, _config_or_default, _deliver, pass_ctx
 
 
 @click.command(name="eval-times")
@@ -54,7 +54,7 @@ def meetings(ctx: click.Context, as_json: bool, everything: bool) -> None:
 
 
 @meetings.command()
-@click.argument("meeting_id", type=int)
+@click.argument("meeting_id", type=ID)
 @click.argument("when")
 @click.option("--force", is_flag=True, help="outside working hours or over another meeting")
 @click.option("--no-send", is_flag=True, help="only queue; the daemon sends it")
@@ -80,7 +80,7 @@ def reschedule(c: Context, meeting_id: int, when: str, force: bool, no_send: boo
 
 
 @meetings.command(name="cancel")
-@click.argument("meeting_id", type=int)
+@click.argument("meeting_id", type=ID)
 @click.option("--no-send", is_flag=True, help="only queue; the daemon sends it")
 @pass_ctx
 def cancel_meeting(c: Context, meeting_id: int, no_send: bool) -> None:

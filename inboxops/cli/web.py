@@ -11,7 +11,8 @@ from inboxops.cli.base import Context, pass_ctx
 
 @click.group(invoke_without_command=True)
 @click.option("--host", help="listen address (default: [web] host, 127.0.0.1)")
-@click.option("--port", type=int, help="listen port (default: [web] port, 8025)")
+@click.option("--port", type=click.IntRange(1, 65535),
+              help="listen port (default: [web] port, 8025)")
 @click.pass_context
 def web(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the assistant's page (or: web passwd USER)."""
@@ -24,6 +25,7 @@ def web(ctx: click.Context, host: str | None, port: int | None) -> None:
     c = ctx.find_object(Context)
     assert c is not None
     setup_logging(c.cfg.log.level)
+    c.store.close()  # opened once now: a database it cannot use fails here, in one line
     if not load_users(c.cfg.web.users_file) and not c.cfg.web.trusted_header:
         click.echo(f"note: no users yet in {c.cfg.web.users_file}; add one with: "
                    "inboxops web passwd USER", err=True)

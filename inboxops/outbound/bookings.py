@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,10 +26,14 @@ from inboxops.responders.base import format_when
 from inboxops.responders.busy import feed_busy
 from inboxops.responders.meeting import working_hours
 from inboxops.responders.render import Renderer
-from inboxops.store import Store
+from inboxops.store import Store, messages
 from inboxops.store import meetings as stored_meetings
 
 log = logging.getLogger(__name__)
+
+# How far ahead a meeting may be moved: further is surely a typo, and the busy feed and the
+# slot search would have to cover every day up to it (year 9999: millions of days).
+MAX_AHEAD = timedelta(days=2 * 365)
 
 # PARTSTATs that count as an answer we keep (RFC 5545 §3.2.12, VEVENT values).
 ANSWERS = frozenset({"ACCEPTED", "DECLINED", "TENTATIVE", "DELEGATED", "NEEDS-ACTION"})
@@ -50,6 +54,13 @@ def reschedule(
         start = start.replace(tzinfo=ZoneInfo(meeting["timezone"]))
     old_start = datetime.fromisoformat(meeting["start"])
     length = datetime.fromisoformat(meeting["end"]) - old_start
+    try:
+        too_far = start - now > MAX_AHEAD
+    except OverflowError:  # year 9999 in a zone west of UTC: beyond what datetime holds
+        too_far = True
+    if too_far:
+        raise StateError(f"{start:%Y-%m-%d} is more than {MAX_AHEAD.days // 365} years ahead; "
+                         "choose a time within that (a typo in the year?)")
     if start <= now:
         raise StateError(f"{start.isoformat()} has passed; choose a time to come")
     hours = working_hours(cfg.meetings)
@@ -174,38 +185,80 @@ def _enqueue_all(
 # Answers (ICS-9, ICS-10)
 
 
+# The iTIP methods an attendee (or someone posing as one) sends back to the organizer.
+ANSWER_METHODS = frozenset({"REPLY", "COUNTER", "REFRESH", "DECLINECOUNTER"})
+ANSWER_EVENT = messages.CALENDAR_ANSWER
+
+
 def record_answer(
     store: Store, pk: int, parsed: ParsedMessage, authserv_ids: list[str] | None = None
 ) -> str | None:
-    """Count an attendee's METHOD:REPLY; None when counted, else why the assistant must look.
+    """Act on an attendee's iTIP answer; None when counted, else why the assistant must look.
 
-    Checked against UID, SEQUENCE (an answer to an older version is dropped; on equal
-    SEQUENCE the later DTSTAMP wins) and sender (exactly one ATTENDEE, equal to From). A
-    decline by the client, or by every staff member, puts the meeting back to the assistant.
-    COUNTER and the rest also go to the assistant. With `authserv_ids`, an answer counts only
-    when our own server authenticated the From domain (LOOP-6). Nothing here ever sends a reply.
+    Every answer (REPLY, COUNTER, REFRESH, DECLINECOUNTER) passes the same checks first
+    (`_vetted`): a forged COUNTER is as harmful as a forged REPLY, since it would put a
+    stranger's time in front of the assistant as the client's. Then a REPLY is counted (on
+    equal SEQUENCE the later DTSTAMP wins; a decline by the client, or by every staff
+    member, puts the meeting back to the assistant); a COUNTER or REFRESH puts the meeting back
+    to the assistant (ICS-10). Nothing here ever sends a reply.
     """
     info = meetings.parse_calendar(parsed.calendar or b"")
     method = parsed.calendar_method
-    meeting = stored_meetings.by_uid(store, info.uid) if info else None
-    if method == "COUNTER" and meeting is not None and info is not None:
+    if method in ANSWER_METHODS:  # the digest counts these apart from meeting requests
+        store.event("message", pk, ANSWER_EVENT, {"method": method})
+    if method not in ANSWER_METHODS or info is None:
+        return f"calendar {method}: for the assistant to handle"
+    meeting, refused = _vetted(store, method, info, parsed, authserv_ids)
+    if refused is not None or meeting is None:
+        return refused
+    if method == "COUNTER":
         when = info.start.isoformat() if info.start is not None else "another time"
         _attention(store, meeting["id"], f"{parsed.from_addr} proposes {when} (COUNTER)", pk)
         return f"calendar COUNTER for meeting {meeting['id']}: for the assistant to handle"
-    if method != "REPLY" or info is None:
-        return f"calendar {method}: for the assistant to handle"
+    if method == "REFRESH":
+        _attention(store, meeting["id"], f"{parsed.from_addr} asks for the invitation again "
+                   "(REFRESH)", pk)
+        return f"calendar REFRESH for meeting {meeting['id']}: for the assistant to handle"
+    if method == "DECLINECOUNTER":
+        # Only an organizer sends one (RFC 5546 §3.2.8), and we organize this meeting.
+        return f"calendar DECLINECOUNTER for meeting {meeting['id']}, which we organize: ignored"
+    return _count_reply(store, pk, meeting, info)
+
+
+def _vetted(
+    store: Store, method: str, info: meetings.CalendarInfo, parsed: ParsedMessage,
+    authserv_ids: list[str] | None,
+) -> tuple[dict[str, Any] | None, str | None]:
+    """(meeting, None) if the answer is for a meeting of ours, not for an older SEQUENCE,
+    from the one attendee it speaks for, and (with `authserv_ids`) authenticated by our own
+    mail server (LOOP-6); else (None, why it changes nothing)."""
+    meeting = stored_meetings.by_uid(store, info.uid)
     if meeting is None:
-        return f"calendar REPLY for unknown meeting {info.uid}"
+        return None, f"calendar {method} for unknown meeting {info.uid}"
     if info.sequence < meeting["sequence"]:
-        return f"calendar REPLY for an older version (SEQUENCE {info.sequence}), ignored"
+        return None, f"calendar {method} for an older version (SEQUENCE {info.sequence}), ignored"
     attendees: dict[str, str] = json.loads(meeting["attendees"])
     sender = parsed.from_addr.lower()
-    if len(info.attendees) != 1 or info.attendees[0][0] != sender or sender not in attendees:
-        return "calendar REPLY not from the attendee it names: ignored, for the assistant"
+    named = [a for a, _status in info.attendees]
+    # A REPLY or REFRESH names exactly its sender (RFC 5546 §3.2.3, §3.2.6); a COUNTER may
+    # repeat the proposed attendee list, but its sender must be one of them.
+    speaks_for = sender in named if method == "COUNTER" else named == [sender]
+    if not speaks_for or sender not in attendees:
+        return None, (f"calendar {method} not from the attendee it names: ignored, "
+                      "for the assistant")
     if authserv_ids:
         trusted, why = sender_authenticated(parsed, set(authserv_ids))
         if not trusted:
-            return f"calendar REPLY from {sender} not authenticated ({why}): for the assistant"
+            return None, (f"calendar {method} from {sender} not authenticated ({why}): "
+                          "for the assistant")
+    return meeting, None
+
+
+def _count_reply(
+    store: Store, pk: int, meeting: dict[str, Any], info: meetings.CalendarInfo
+) -> str | None:
+    """Store a vetted REPLY's PARTSTAT (ICS-9); None when counted."""
+    attendees: dict[str, str] = json.loads(meeting["attendees"])
     attendee, status = info.attendees[0]
     if status not in ANSWERS:
         return f"calendar REPLY with an unknown answer {status!r}: for the assistant"

@@ -17,7 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from inboxops.config import Config
+from inboxops.config import Config, missing_identities
+from inboxops.errors import ConfigError
 from inboxops.models import CATEGORIES
 from inboxops.outbound.outbox import enqueue
 from inboxops.responders import compose
@@ -52,7 +53,7 @@ def trend(store: Store, cfg: Config, now: datetime) -> dict[str, Any]:
     for row in messages.sorted_since(store, start.isoformat(timespec="seconds"), inclusive=True):
         day = datetime.fromisoformat(row["received_at"]).astimezone(tz).date()
         if day in per_day:
-            per_day[day][row["category"] or "unsorted"] += 1
+            per_day[day][_category(row)] += 1
     busiest = max((sum(c.values()) for c in per_day.values()), default=0) or 1
     order = [*CATEGORIES, "unsorted"]
     days = []
@@ -69,6 +70,14 @@ def trend(store: Store, cfg: Config, now: datetime) -> dict[str, Any]:
         })
     return {"days": days, "busiest": busiest, "total": sum(d["total"] for d in days),
             "categories": [c for c in order if any(d[c] for d in per_day.values())]}
+
+
+def _category(row: dict[str, Any]) -> str:
+    """The digest's category of a message: a calendar answer is sorted "meeting" by its
+    calendar part, but asks for no meeting: it counts as "other" (and is counted apart)."""
+    if row["calendar_answer"]:
+        return "other"
+    return str(row["category"] or "unsorted")
 
 
 def _meetings(store: Store, cfg: Config, now: datetime) -> dict[str, list[dict[str, Any]]]:
@@ -122,11 +131,25 @@ def _failures(store: Store, cfg: Config, since: str) -> dict[str, Any]:
             "count": len(sending) + sum(m["count"] for m in mailbox) + n_quarantined}
 
 
+def _copies_kept(store: Store, cfg: Config, since: str) -> list[dict[str, Any]]:
+    """Approved copies left where they were since the last digest (`copy_kept`: ambiguous,
+    already sent, unsafe to send...): the assistant must settle each by hand."""
+    tz = ZoneInfo(cfg.meetings.timezone)
+    out = []
+    for row in events.copies_kept_since(store, since):
+        detail = json.loads(row["detail"] or "{}")
+        out.append({"draft_id": row["draft_id"], "at": _local(row["at"], tz),
+                    "folder": detail.get("folder", ""), "uid": detail.get("uid"),
+                    "reason": detail.get("reason", "")})
+    return out
+
+
 def collect(store: Store, cfg: Config, now: datetime) -> dict[str, Any]:
     """Everything the digest templates show, as plain values (dates are local, aware)."""
     tz = ZoneInfo(cfg.meetings.timezone)
     since = digests.last_digest_at(store) or EPOCH
-    counts = Counter(r["category"] or "unsorted" for r in messages.sorted_since(store, since))
+    arrived = messages.sorted_since(store, since)
+    counts = Counter(_category(r) for r in arrived)
     pending = [
         {**r, "created_at": _local(r["created_at"], tz), "age_hours": _hours(now, r["created_at"])}
         for r in drafts.waiting(store, cfg.classify.review_below)
@@ -134,6 +157,7 @@ def collect(store: Store, cfg: Config, now: datetime) -> dict[str, Any]:
     # the review lane, undrafted
     unsorted = messages.in_review_undrafted(store, cfg.classify.review_below)
     overdue = overdue_complaints(store, cfg, now)
+    kept = _copies_kept(store, cfg, since)
     return {
         "day": now.astimezone(tz).date(),
         "now": now.astimezone(tz),
@@ -141,6 +165,7 @@ def collect(store: Store, cfg: Config, now: datetime) -> dict[str, Any]:
         "counts": [{"category": c, "count": counts.get(c, 0)}
                    for c in (*CATEGORIES, "unsorted") if c in CATEGORIES or counts.get(c)],
         "total": sum(counts.values()),
+        "calendar_answers": sum(1 for r in arrived if r["calendar_answer"]),
         "trend": trend(store, cfg, now),
         "pending": pending[:MAX_LISTED], "pending_count": len(pending),
         "overdue": overdue[:MAX_LISTED], "overdue_count": len(overdue),
@@ -149,6 +174,9 @@ def collect(store: Store, cfg: Config, now: datetime) -> dict[str, Any]:
         "attention": _meetings_for_the_assistant(store, cfg, now),
         "unsorted": unsorted[:MAX_LISTED], "unsorted_count": len(unsorted),
         "failures": _failures(store, cfg, since),
+        "copies_kept": kept[:MAX_LISTED], "copies_kept_count": len(kept),
+        "kept_where": (cfg.approval.approved_folder if cfg.approval.approve_by == "folder"
+                       else "Drafts"),
         "company": cfg.replies.company,
     }
 
@@ -172,6 +200,12 @@ def queue_digest(
     day = day or now.astimezone(ZoneInfo(cfg.meetings.timezone)).date()
     # An extra digest (--send-now) never takes the day's slot, nor collides with another.
     key = f"{day.isoformat()} manual {now.isoformat()}" if force else day.isoformat()
+    problems = missing_identities(cfg)
+    if problems:  # never from or to example.com: say so loudly, and let status say it too
+        if force:
+            raise ConfigError("no digest sent: " + "; ".join(problems))
+        _skip(store, key, problems)
+        return None
     with store.tx():  # BEGIN IMMEDIATE: the check and the claim cannot interleave
         if digests.digest_queued(store, key):
             return None
@@ -188,3 +222,13 @@ def queue_digest(
         store.event("digest", pk, "queued", json.dumps({"day": key}))
     log.info("digest for %s queued as outbox %s", key, pk)
     return pk
+
+
+def _skip(store: Store, key: str, problems: list[str]) -> None:
+    """Record (and log at ERROR) a day's digest not sent for want of an identity, once a day:
+    the chores ask every few seconds, and one line a day is loud enough to be seen."""
+    detail = json.dumps({"day": key, "why": problems})
+    with store.tx():
+        if not store.one("SELECT 1 FROM events WHERE entity = 'digest' AND event = 'skipped' "
+                         "AND detail = ?", (detail,)):
+            store.event("digest", None, "skipped", detail, level=logging.ERROR)

@@ -7,15 +7,16 @@ daemon runs, after it stopped, and after it crashed (then the sign of life grows
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from inboxops.config import Config
+from inboxops.config import Config, missing_identities
 from inboxops.service.health import get_status, open_outage
-from inboxops.store import Store, digests, drafts, messages, outbox
+from inboxops.store import Store, digests, drafts, events, messages, outbox
 
 OUTBOX_STATES = ("queued", "sending", "sent", "failed", "unknown")
 INSTANCE_ENV_VAR = "INBOXOPS_INSTANCE"  # set by deploy/inboxops@.service to %i
@@ -55,6 +56,9 @@ def report(store: Store, cfg: Config, now: datetime | None = None) -> dict[str, 
             "outbox": queued,
         },
         "next_digest": next_digest(store, cfg, now),
+        # keys left at example.com: the daemon sends no digest meanwhile (check says so too)
+        "identity_unset": missing_identities(cfg),
+        "copies_kept": _copies_kept(store),
     }
 
 
@@ -66,6 +70,17 @@ def instance_name(cfg: Config) -> str:
     if named:
         return named
     return cfg.source_path.stem if cfg.source_path else "default"
+
+
+def _copies_kept(store: Store) -> dict[str, Any]:
+    """Copies the mail-client sync left in place since the last digest (or ever, before the
+    first), and the latest reason: each waits for the assistant to settle it by hand."""
+    since = digests.last_digest_at(store) or "1970-01-01T00:00:00+00:00"
+    rows = events.copies_kept_since(store, since)
+    latest = json.loads(rows[-1]["detail"] or "{}") if rows else {}
+    return {"count": len(rows), "since": None if since.startswith("1970") else since,
+            "latest_draft": rows[-1]["draft_id"] if rows else None,
+            "latest_reason": latest.get("reason")}
 
 
 def _daemon_state(values: dict[str, str | None], now: datetime) -> str:
@@ -139,6 +154,17 @@ def format_text(data: dict[str, Any], cfg: Config, now: datetime | None = None) 
         f"outbox:         {outbox}",
         f"next digest:    {_digest_line(data['next_digest'], now, when)}",
     ]
+    if data["identity_unset"] and data["next_digest"]:
+        lines[-1] = "next digest:    NOT SENT until fixed: " + "; ".join(data["identity_unset"])
+    elif data["identity_unset"]:
+        lines.append("identity:       " + "; ".join(data["identity_unset"]))
+    k = data["copies_kept"]
+    if k["count"]:
+        where = cfg.approval.approved_folder if cfg.approval.approve_by == "folder" else "Drafts"
+        draft = f"draft #{k['latest_draft']}" if k["latest_draft"] else "no draft"
+        since = f"since {when(k['since'])}" if k["since"] else "so far"
+        lines.append(f"copies kept:    {k['count']} left in {where} {since}, for you to settle "
+                     f"(latest: {draft}: {k['latest_reason']}); the digest lists each")
     return "\n".join(lines)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlite_utils
 
-from inboxops.errors import StateError
+from inboxops.errors import InboxopsError, StateError
 from inboxops.store import intake, messages, migrations
 from inboxops.store.clock import now_iso
 from inboxops.store.migrations import MIGRATIONS
@@ -33,6 +33,17 @@ __all__ = ["MIGRATIONS", "Store", "now_iso"]
 events_log = logging.getLogger("inboxops.events")
 
 
+def unusable(path: str | Path, error: sqlite3.DatabaseError) -> str:
+    """One line saying why SQLite cannot use the database at `path`, and what to do."""
+    text = str(error)
+    if isinstance(error, sqlite3.OperationalError) and ("readonly" in text or "open" in text):
+        return (f"cannot write the database {path} ({text}). Fix: give the user running "
+                f"inboxops write access to it and to its folder {Path(path).parent} (SQLite "
+                "writes its -wal and -shm files beside it)")
+    return (f"the database {path} is damaged ({text}). Fix: restore it from a backup, or move "
+            "it aside and let inboxops start a new one")
+
+
 class Store:
     """A connection to the state database. One per thread: sqlite3 connections don't travel.
 
@@ -42,10 +53,19 @@ class Store:
     """
 
     def __init__(self, path: str | Path, migrate: bool = True) -> None:
-        path = Path(path)
+        try:
+            self._open(Path(path), migrate)
+        except sqlite3.DatabaseError as e:  # damaged, not a database, read-only, no access
+            raise InboxopsError(unusable(path, e)) from None
+
+    def _open(self, path: Path, migrate: bool) -> None:
         memory = str(path) == ":memory:"
         if not memory:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise InboxopsError(f"cannot create the folder of the database {path}: "
+                                    f"{e.strerror}. Fix: [store] path") from None
         conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
         self.db = sqlite_utils.Database(conn)
         self.conn = conn

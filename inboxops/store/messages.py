@@ -24,12 +24,15 @@ def record_incoming(
     digest = hashlib.sha256(raw).hexdigest()
     with store.tx():
         # Two indexed lookups; a single "key = ? OR sha256 = ?" made SQLite scan the table.
-        if store.conn.execute(
-            "SELECT 1 FROM messages WHERE source = ? AND folder = ? AND source_key = ? "
-            "UNION ALL SELECT 1 FROM messages WHERE source = ? AND folder = ? AND sha256 = ?"
-            " LIMIT 1",
-            (source, folder, key, source, folder, digest),
-        ).fetchone():
+        found = store.conn.execute(
+            "SELECT id, source_key = ? FROM messages WHERE source = ? AND folder = ? AND "
+            "source_key = ? UNION ALL SELECT id, source_key = ? FROM messages WHERE source = ? "
+            "AND folder = ? AND sha256 = ? LIMIT 1",
+            (key, source, folder, key, key, source, folder, digest),
+        ).fetchone()
+        if found:
+            if not found[1]:  # the same bytes under another key: remember it, say it once
+                _duplicate(store, source, folder, key, found[0])
             return None
         cur = store.conn.execute(
             "INSERT INTO messages (source, folder, source_key, uidvalidity, uid, sha256, size,"
@@ -42,11 +45,22 @@ def record_incoming(
     return pk
 
 
+def _duplicate(store: Store, source: str, folder: str, key: str, of: int) -> None:
+    cur = store.conn.execute(
+        "INSERT OR IGNORE INTO duplicates (source, folder, source_key, message_pk, at)"
+        " VALUES (?, ?, ?, ?, ?)", (source, folder, key, of, now_iso()))
+    if cur.rowcount:
+        store.event("message", of, "duplicate", {"source": source, "key": key})
+
+
 def known_keys(store: Store, source: str, folder: str) -> set[str]:
-    """The source keys of every message recorded from this folder."""
+    """The source keys of every message recorded from this folder, and of the byte-identical
+    copies of them found there (not taken again, not read again)."""
     return {
         r[0] for r in store.conn.execute(
-            "SELECT source_key FROM messages WHERE source = ? AND folder = ?", (source, folder)
+            "SELECT source_key FROM messages WHERE source = ? AND folder = ? UNION ALL "
+            "SELECT source_key FROM duplicates WHERE source = ? AND folder = ?",
+            (source, folder, source, folder),
         )
     }
 
@@ -69,13 +83,19 @@ def count_in_state(store: Store, state: str, received_after: str | None = None) 
     return row["n"] if row else 0
 
 
+# The event bookings.record_answer writes on a message that is an iTIP answer (REPLY, COUNTER,
+# REFRESH, DECLINECOUNTER): sorted "meeting" by its calendar part, yet no meeting request.
+CALENDAR_ANSWER = "calendar answer"
+
+
 def sorted_since(store: Store, since: str, inclusive: bool = False) -> list[dict[str, Any]]:
-    """(received_at, category) of the messages received since a time and processed (or
-    quarantined): what the digest counts."""
+    """(received_at, category, calendar_answer) of the messages received since a time and
+    processed (or quarantined): what the digest counts."""
     op = ">=" if inclusive else ">"
     return store.query(
-        f"SELECT received_at, category FROM messages WHERE received_at {op} ? AND state != "
-        "'received'", (since,),
+        "SELECT received_at, category, EXISTS (SELECT 1 FROM events e WHERE e.entity = "
+        "'message' AND e.entity_id = m.id AND e.event = ?) AS calendar_answer FROM messages m"
+        f" WHERE received_at {op} ? AND state != 'received'", (CALENDAR_ANSWER, since),
     )
 
 

@@ -216,6 +216,21 @@ def _m031_intake(db: Database) -> None:
     )
 
 
+def _m040_duplicates(db: Database) -> None:
+    # A Maildir file with the bytes of a message already taken is not taken again (IMAP-1), but
+    # its key must be remembered: else every scan reads it again, and nobody is told.
+    db.executescript(
+        """
+        CREATE TABLE duplicates (
+            source TEXT NOT NULL, folder TEXT NOT NULL, source_key TEXT NOT NULL,
+            message_pk INTEGER REFERENCES messages(id),   -- the message it repeats
+            at TEXT NOT NULL,
+            PRIMARY KEY (source, folder, source_key)
+        );
+        """
+    )
+
+
 # The order they are applied in; a new migration goes at the end, under a new name.
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("001_initial", _m001_initial),
@@ -230,6 +245,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("020_service_status", _m020_service_status),
     ("030_reminders", _m030_reminders),
     ("031_intake", _m031_intake),
+    ("040_duplicates", _m040_duplicates),
 ]
 
 
