@@ -165,9 +165,16 @@ def test_check_fails_on_placeholder_identities_and_acks_that_cannot_go_out(
     text = config.read_text()
     code, lines = run(config, "check")
     assert code == 0 and "identity: ok: mail from office@example.test" in "\n".join(lines)
-    config.write_text(text.replace('from = "Office <office@example.test>"', "")
-                      .replace('to = ["manager@example.test"]', "")
-                      .replace("enabled = false", "enabled = true")
+    placeholders = (text.replace('from = "Office <office@example.test>"', "")
+                    .replace('to = ["manager@example.test"]', "")
+                    .replace("enabled = false", "enabled = true"))
+    config.write_text(placeholders)  # nothing leaves the outbox folder: said, not failed
+    code, lines = run(config, "check")
+    assert code == 0, lines
+    (identity,) = [line for line in lines if line.startswith("identity: ok: not set yet")]
+    assert "[smtp] from is not set (still office@example.com)" in identity
+    config.write_text(placeholders.replace('kind = "outbox-dir"', 'kind = "smtp"\nhost = '
+                                           '"127.0.0.1"\nport = 9\nsecurity = "none"')
                       .replace("[replies]\n", "[replies]\nauto_ack = ['complaint']\n"))
     code, lines = run(config, "check")
     assert code == 1

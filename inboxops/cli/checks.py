@@ -127,11 +127,16 @@ def _digest(render: Any, store: Store | None, cfg: Config, now: datetime, langua
 
 
 def identities(cfg: Config) -> str:
-    """Who mail comes from and who gets the digest; ConfigError-like failure while either is
-    still an example.com placeholder (the daemon then sends no digest)."""
+    """Who mail comes from and who gets the digest; a failure while either is still an
+    example.com placeholder and mail really leaves (the daemon then sends no digest). With the
+    outbox folder (the embedded default, a fresh `inboxops init`) nothing is delivered, so it
+    is said, not failed: the demo runs out of the box."""
     problems = missing_identities(cfg)
-    if problems:
+    if problems and cfg.smtp.kind == "smtp":
         raise InboxopsError("; ".join(problems))
+    if problems:
+        return ("not set yet, fine while mail only goes to the outbox folder; before sending "
+                "for real: " + "; ".join(problems))
     to = f"digest to {', '.join(cfg.digest.to)}" if cfg.digest.enabled else "no digest"
     return f"mail from {cfg.smtp.from_address.addr_spec}; {to}"
 
