@@ -93,7 +93,8 @@ def test_ready_only_after_the_first_login(
         assert any(line.startswith("STATUS=mailbox unreachable") for line in notify.lines())
         (tmp_path / "imap-password").write_text(imap_user.password + "\n")
         wait_until(lambda: "READY=1" in notify.lines())
-        assert "watching INBOX" in log_path.read_text()
+        # the intake thread logs this right after telling the loop it is ready: wait for it
+        wait_until(lambda: "watching INBOX" in log_path.read_text(), timeout=10)
         assert stop(proc) == 0
     assert "STOPPING=1" in notify.lines()
     assert "not-the-password" not in log_path.read_text()
