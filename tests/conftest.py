@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Literal
 
 import pytest
+from helpers import NotifySocket
 from mailservers import (
     DovecotInstance,
     ImapUser,
@@ -104,3 +105,13 @@ def smtp_sink(smtp_sink_factory: SmtpSinkFactory, dovecot: DovecotInstance) -> S
     """Plain SMTP sink (no AUTH, no TLS) that captures everything and also delivers mail for
     the session Dovecot's users into their INBOX, so sent replies can be read back over IMAP."""
     return smtp_sink_factory(lmtp=dovecot)
+
+
+@pytest.fixture
+def notify() -> Iterator[NotifySocket]:
+    """A stand-in for systemd's notify socket (NOTIFY_SOCKET), with arrival times."""
+    sock = NotifySocket()
+    try:
+        yield sock
+    finally:
+        sock.close()

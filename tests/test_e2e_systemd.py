@@ -6,66 +6,18 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import signal
-import socket
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from configs import imap_config, maildir_config
-from helpers import cli, drafts, drop, running_daemon, stop, wait_until
+from helpers import NotifySocket, cli, drafts, drop, running_daemon, stop, wait_until
 from mailfactory import client_mail
 
 from inboxops.defaults import TEMPLATES
-
-
-class NotifySocket:
-    """What systemd's notify socket would receive, with arrival times (abstract namespace, so
-    the path length limit of unix sockets never bites)."""
-
-    def __init__(self) -> None:
-        self.name = f"@inboxops-test-{secrets.token_hex(6)}"
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind("\0" + self.name[1:])
-        self.sock.settimeout(0.2)
-        self.received: list[tuple[float, str]] = []
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        while not self._done.is_set():
-            try:
-                data = self.sock.recv(4096)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.received.append((time.monotonic(), data.decode()))
-
-    def lines(self, since: float = 0.0) -> list[str]:
-        """Every KEY=value line received after `since` (monotonic)."""
-        return [line for at, msg in list(self.received) if at > since
-                for line in msg.splitlines()]
-
-    def close(self) -> None:
-        self._done.set()
-        self._thread.join(2)
-        self.sock.close()
-
-
-@pytest.fixture
-def notify() -> Iterator[NotifySocket]:
-    sock = NotifySocket()
-    try:
-        yield sock
-    finally:
-        sock.close()
 
 
 def systemd_env(notify: NotifySocket, **extra: str) -> dict[str, str]:

@@ -16,17 +16,16 @@ import itertools
 import os
 import secrets
 import signal
-import socket
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from configs import imap_config, maildir_config
+from helpers import NotifySocket
 from mailfactory import client_mail
 from mailservers import SlowAppendProxy, SlowHttpsFeed, TlsFiles
 
@@ -62,45 +61,6 @@ class LagProbe:
             await asyncio.sleep(PERIOD)
             self.worst = max(self.worst, loop.time() - before - PERIOD)
             self.samples += 1
-
-
-class Notifications:
-    """What systemd's notify socket receives, with arrival times (abstract namespace)."""
-
-    def __init__(self) -> None:
-        self.name = f"@inboxops-lag-{secrets.token_hex(6)}"
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind("\0" + self.name[1:])
-        self.sock.settimeout(0.1)
-        self.received: list[tuple[float, str]] = []
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        while not self._done.is_set():
-            try:
-                data = self.sock.recv(4096)
-            except TimeoutError:
-                continue
-            self.received.append((time.monotonic(), data.decode()))
-
-    def times(self, line: str) -> list[float]:
-        return [at for at, msg in list(self.received) if line in msg.splitlines()]
-
-    def close(self) -> None:
-        self._done.set()
-        self._thread.join(2)
-        self.sock.close()
-
-
-@pytest.fixture
-def notify() -> Iterator[Notifications]:
-    sock = Notifications()
-    try:
-        yield sock
-    finally:
-        sock.close()
 
 
 def queue_reply(db: Path, office: str, n: int) -> None:
@@ -140,7 +100,7 @@ async def until(run: asyncio.Future[Any], predicate: Callable[[], Any], timeout:
 
 def test_the_loop_stays_live_while_the_sent_folder_and_the_feed_are_slow(
     tmp_path: Path, imap_user: Any, smtp_sink: Any, tls_files: TlsFiles,
-    notify: Notifications, monkeypatch: pytest.MonkeyPatch,
+    notify: NotifySocket, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     office, db = imap_user.address, tmp_path / "inboxops.db"
     with SlowAppendProxy(imap_user.dovecot.imap_port, delay=3.0) as proxy, \
