@@ -356,7 +356,7 @@ class Outbox:
                 raise
             except Unavailable as e:
                 self._unavailable(row, e, now)
-                continue
+                break  # the next rows would meet the same server: they wait their turn
             except SendError as e:
                 self._failed(row, e, now)
                 continue
@@ -402,11 +402,11 @@ class Outbox:
     def _unavailable(self, row: dict[str, Any], e: Unavailable, now: datetime) -> None:
         """The server is down or refuses our login: requeue with the backoff, never fail the
         row (nothing is wrong with it), and note the outage for the admin's alert."""
-        wait = BACKOFF[min(row["attempts"], len(BACKOFF) - 1)]
+        wait = BACKOFF[min(row["attempts"], len(BACKOFF) - 1)]  # attempts: before this one
         with self.store.tx():
             self.store.transition(
                 "outbox", row["id"], ("sending",), "queued", detail=f"retrying in {wait}: {e}",
-                level=logging.WARNING, last_error=str(e), attempts=row["attempts"],
+                level=logging.WARNING, last_error=str(e),
                 next_attempt_at=(now + wait).isoformat(timespec="seconds"))
             if stored_service.outage_failed(self.store, SMTP_OUTAGE, now_iso(), str(e)):
                 self.store.event("service", None, "SMTP unavailable", {"error": str(e)})

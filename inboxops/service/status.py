@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from inboxops.config import Config
 from inboxops.service.health import get_status, open_outage
-from inboxops.store import Store, digests, drafts, messages, outbox
+from inboxops.store import Store, digests, drafts, messages, outbox, service
 
 OUTBOX_STATES = ("queued", "sending", "sent", "failed", "unknown")
 ALIVE_WITHIN = timedelta(minutes=2)  # the daemon notes a sign of life every 30 s
@@ -44,6 +44,7 @@ def report(store: Store, cfg: Config, now: datetime | None = None) -> dict[str, 
             "unreachable_since": outage["started_at"] if outage else None,
             "alert_sent_at": outage["alerted_at"] if outage else None,
         },
+        "smtp": _smtp(store),
         "queues": {
             "drafts_pending": waiting.get("pending", 0),
             "drafts_approved_unsent": waiting.get("approved", 0),
@@ -53,6 +54,14 @@ def report(store: Store, cfg: Config, now: datetime | None = None) -> dict[str, 
         },
         "next_digest": next_digest(store, cfg, now),
     }
+
+
+def _smtp(store: Store) -> dict[str, Any]:
+    """The SMTP server's open outage (unreachable, or refusing our login), if any."""
+    outage = service.open_outage(store, "smtp")
+    return {"unreachable_since": outage["started_at"] if outage else None,
+            "last_error": outage["last_error"] if outage else None,
+            "alert_sent_at": outage["alerted_at"] if outage else None}
 
 
 def _daemon_state(values: dict[str, str | None], now: datetime) -> str:
@@ -114,6 +123,10 @@ def format_text(data: dict[str, Any], cfg: Config, now: datetime | None = None) 
     if m["unreachable_since"]:
         alert = f", alert sent {when(m['alert_sent_at'])}" if m["alert_sent_at"] else ""
         lines.append(f"unreachable:    since {when(m['unreachable_since'])}{alert}")
+    if (smtp := data.get("smtp") or {}).get("unreachable_since"):
+        alert = f", alert sent {when(smtp['alert_sent_at'])}" if smtp["alert_sent_at"] else ""
+        lines.append(f"smtp down:      since {when(smtp['unreachable_since'])}{alert}: "
+                     f"{smtp['last_error']} (replies stay queued)")
     outbox = ", ".join(f"{n} {state}" for state, n in q["outbox"].items())
     lines += [
         f"drafts:         {q['drafts_pending']} waiting for approval, "
