@@ -364,6 +364,8 @@ class Daemon:
     ) -> tuple[bool, dict[str, Any], dict[str, Any] | None, str | None]:
         alerts = bool(health.check_alerts(store, self.cfg, self.source.name))
         to_send, retry = outbox.to_send(store)
+        # A message retrying after a passing failure wakes the loop too, at its time.
+        retry = min(filter(None, (retry, messages.next_retry(store))), default=None)
         counts = {"drafts": drafts.count_by_state(store, ("pending",)).get("pending", 0),
                   "outbox": to_send}
         return alerts, counts, health.open_outage(store), retry

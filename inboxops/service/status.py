@@ -50,6 +50,8 @@ def report(store: Store, cfg: Config, now: datetime | None = None) -> dict[str, 
             "drafts_approved_unsent": waiting.get("approved", 0),
             "drafts_refused": waiting.get("failed", 0),
             "messages_unprocessed": messages.count_in_state(store, "received"),
+            "messages_retrying": messages.count_in_state(store, "retrying"),
+            "next_message_retry": messages.next_retry(store),
             "outbox": queued,
         },
         "next_digest": next_digest(store, cfg, now),
@@ -132,7 +134,10 @@ def format_text(data: dict[str, Any], cfg: Config, now: datetime | None = None) 
         f"drafts:         {q['drafts_pending']} waiting for approval, "
         f"{q['drafts_approved_unsent']} approved not yet sent, {q['drafts_refused']} refused "
         "by the server",
-        f"messages:       {q['messages_unprocessed']} received, not yet processed",
+        f"messages:       {q['messages_unprocessed']} received, not yet processed"
+        + (f"; {q['messages_retrying']} retrying after a failure that can pass, next "
+           f"{when(q['next_message_retry'])} (inboxops show N: why)"
+           if q.get("messages_retrying") else ""),
         f"outbox:         {outbox}",
         f"next digest:    {_digest_line(data['next_digest'], now, when)}",
     ]

@@ -246,6 +246,14 @@ def _m040_mailbox_identity(db: Database) -> None:
         db.execute("DELETE FROM mailbox_state WHERE source = ?", (old,))
 
 
+def _m041_message_retries(db: Database) -> None:
+    # A message whose processing failed for a reason that can pass (a full disk, a template
+    # with a typo, a bug in one stage) waits in state 'retrying' until next_attempt_at, with
+    # its attempts counted, instead of being quarantined for good.
+    db.execute("ALTER TABLE messages ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE messages ADD COLUMN next_attempt_at TEXT")
+
+
 # The order they are applied in; a new migration goes at the end, under a new name.
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("001_initial", _m001_initial),
@@ -261,6 +269,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("030_reminders", _m030_reminders),
     ("031_intake", _m031_intake),
     ("040_mailbox_identity", _m040_mailbox_identity),
+    ("041_message_retries", _m041_message_retries),
 ]
 
 
