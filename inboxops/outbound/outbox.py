@@ -249,9 +249,9 @@ class SmtpTransport:
         except (aiosmtplib.SMTPException, OSError) as e:
             if dot_sent:
                 raise Uncertain(str(e)) from None
-            # The "." never went out, so the server dropped the transaction: safe to resend.
-            raise SendError(f"SMTP transaction broke off before its end: {e}",
-                            permanent=False) from None
+            # The "." never went out, so the server dropped the transaction: safe to resend,
+            # and as a connection failure it never fails the reply for good.
+            raise Unavailable(f"SMTP transaction broke off before its end: {e}") from None
         except (UnicodeError, ValueError) as e:  # nothing was sent: an address we cannot say
             if dot_sent:
                 raise Uncertain(str(e)) from None
