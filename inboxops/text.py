@@ -217,12 +217,19 @@ def _tidy_lines(lines: list[str]) -> str:
     return "\n".join(out).strip("\n")
 
 
+# A numeric character reference past U+10FFFF, written without leading zeros: 8+ decimal or
+# 7+ hex digits. html.parser turns its digits into an int first, and past 4300 digits Python
+# refuses (ValueError, CVE-2020-10735's limit), so a long one made the whole message fail.
+_HUGE_CHARREF = re.compile(r"&#(?:0*[1-9][0-9]{7,}|[xX]0*[1-9a-fA-F][0-9a-fA-F]{6,});?")
+
+
 def html_to_text(html: str) -> str:
     """Visible text of an HTML document: no script/style, line breaks kept, entities decoded.
 
     Blockquote content is prefixed with "> " so strip_quoted treats it as a quoted reply.
+    A character reference out of Unicode's range becomes U+FFFD, as HTML5 §13.2.5.80 says.
     """
-    clean = _sanitize_html(html)
+    clean = _HUGE_CHARREF.sub("\ufffd", _sanitize_html(html))
     extractor = _TextExtractor()
     try:
         extractor.feed(clean)

@@ -241,7 +241,10 @@ def test_restart_sends_no_reply_twice(
     cli(config, "run", "--once")  # restarted at once: the lease still holds, nothing is sent
     assert len(smtp_sink.messages) == 1
     expire_leases(db)
-    cli(config, "run", "--once")  # DATA had begun: taken as delivered, never sent again
+    cli(config, "run", "--once")  # the "." had gone out: unknown, neither resent nor sent
+    assert [r[0] for r in db.execute("SELECT state FROM outbox")] == ["unknown"]
+    assert "is unknown" in cli(config, "digest")  # the assistant is told
+    cli(config, "outbox", "resolve", "1", "--sent")  # they checked: it arrived
 
     # 2. Killed after claiming the reply, before anything reached the server.
     cli(config, "approve", "--no-send", str(second["id"]))
@@ -250,7 +253,7 @@ def test_restart_sends_no_reply_twice(
         cli(config, "run", "--once")
     monkeypatch.undo()
     expire_leases(db)
-    cli(config, "run", "--once")  # DATA never began: provably unsent, so sent now
+    cli(config, "run", "--once")  # the "." never went out: provably unsent, so sent now
     cli(config, "run", "--once")
 
     assert smtp_sink.wait_for(2)
@@ -260,7 +263,6 @@ def test_restart_sends_no_reply_twice(
     assert states == ["sent", "sent"]
     assert len(dovecot.fetch_all(imap_user.address, "Sent")) == 2  # and one copy each in Sent
     assert drafts(config) == []
-    assert "assumed delivered" in cli(config, "digest")  # the assistant is told
 
 
 

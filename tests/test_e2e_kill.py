@@ -1,5 +1,6 @@
-"""kill -9 at each step of a send, then a restart: exactly one copy at the SMTP server, one in
-Sent, and \\Answered on the original, whichever step the kill landed on.
+"""kill -9 at each step of a send, then a restart. Killed before the terminating "." went out:
+exactly one copy at the SMTP server, one in Sent, and \\Answered on the original. Killed after
+it: the row is `unknown` (never resent, never counted as sent) until a human settles it.
 
 The daemon is a real process, killed with a real SIGKILL: a halt point (inboxops/faults.py)
 freezes it at the named step and tells the test, which then kills it. The restarted daemon must
@@ -19,7 +20,7 @@ from configs import imap_config
 from helpers import cli, drafts, running_daemon, stop, wait_until
 from mailfactory import client_mail
 
-from inboxops.outbound.faults import POINTS
+from inboxops.outbound.faults import AFTER_DOT, POINTS
 
 
 def outbox_done(db_path: Path) -> bool:
@@ -28,8 +29,13 @@ def outbox_done(db_path: Path) -> bool:
     return bool(rows) and all(state == "sent" and saved for state, saved in rows)
 
 
+def outbox_states(db_path: Path) -> list[str]:
+    with sqlite3.connect(db_path) as db:
+        return [state for (state,) in db.execute("SELECT state FROM outbox ORDER BY id")]
+
+
 @pytest.mark.parametrize("point", POINTS)
-def test_a_kill_at_any_step_of_a_send_still_delivers_exactly_once(
+def test_a_kill_at_any_step_of_a_send_never_doubles_nor_claims_a_send(
     point: str, tmp_path: Path, imap_user: Any, smtp_sink: Any
 ) -> None:
     dovecot = imap_user.dovecot
@@ -51,11 +57,29 @@ def test_a_kill_at_any_step_of_a_send_still_delivers_exactly_once(
     assert marker.read_text() == point
 
     log = tmp_path / "second.log"
-    with running_daemon(config, log) as proc:
-        wait_until(lambda: outbox_done(tmp_path / "inboxops.db"))
-        assert stop(proc) == 0
-
+    db_path = tmp_path / "inboxops.db"
     message_id = draft["message_id"]
+    if point in AFTER_DOT:
+        # The server got the ".": it may have the message (here it does), so the restart
+        # neither resends it nor calls it sent, and files nothing in Sent.
+        with running_daemon(config, log) as proc:
+            wait_until(lambda: outbox_states(db_path) == ["unknown"])
+            assert stop(proc) == 0
+        assert smtp_sink.wait_for(1)
+        assert [m for m in smtp_sink.messages if message_id.encode() in m["data"]]
+        assert dovecot.fetch_all(imap_user.address, "Sent") == []
+        assert "0 sent, 0 failed, 1 unknown" in cli(config, "status")
+        assert "is unknown" in cli(config, "digest")
+        # The assistant checks with the client and settles it: now it is filed in Sent.
+        [row] = [r for r in cli(config, "outbox").splitlines() if "unknown" in r]
+        cli(config, "outbox", "resolve", row.split()[0].lstrip("#"), "--sent")
+        cli(config, "run", "--once")
+        assert outbox_done(db_path)
+    else:
+        with running_daemon(config, log) as proc:
+            wait_until(lambda: outbox_done(db_path))
+            assert stop(proc) == 0
+
     delivered = [m for m in smtp_sink.messages if message_id.encode() in m["data"]]
     assert len(delivered) == 1, f"{len(delivered)} copies reached the SMTP server"
     sent = [raw for _uid, _flags, raw in dovecot.fetch_all(imap_user.address, "Sent")]

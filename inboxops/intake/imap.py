@@ -35,6 +35,7 @@ from inboxops.errors import AuthError, MailboxError
 from inboxops.intake.first_start import imap_start
 from inboxops.intake.sources import NETWORK_ERRORS, note_mailbox_error, wait_beating
 from inboxops.store import Store
+from inboxops.store.intake import imap_source
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class ImapSource:
     def __init__(self, cfg: MailboxConfig) -> None:
         self.cfg = cfg
         self.folder = cfg.folder
-        self.name = f"imap:{cfg.username}@{cfg.host}:{cfg.port}"
+        self.name = imap_source(cfg.username, cfg.host)  # not the port: see imap_source
         self.tokens = Tokens(cfg, "mailbox", cfg.username) if cfg.auth == "oauth2" else None
 
     # connection ---------------------------------------------------------------------------

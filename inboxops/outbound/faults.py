@@ -12,7 +12,12 @@ import os
 import time
 from pathlib import Path
 
-POINTS = ("claimed", "before-data", "accepted", "recorded", "filed")
+# In send order. Up to "mid-body" the terminating "." has not been written, so the server
+# drops the transaction and the restart sends again; from "after-dot" to "accepted" it may have
+# the message, and the row is left `unknown`, never resent nor counted as sent.
+BEFORE_DOT = ("claimed", "before-data", "awaiting-354", "mid-body")
+AFTER_DOT = ("after-dot", "accepted")
+POINTS = (*BEFORE_DOT, *AFTER_DOT, "recorded", "filed")
 
 
 def halt_point(name: str) -> None:

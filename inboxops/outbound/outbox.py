@@ -4,14 +4,19 @@
 
 A row is claimed with a conditional UPDATE, so two senders (daemon and CLI) never both send it.
 SMTP 4xx goes back to `queued` with a backoff; 5xx is `failed` and shown to the assistant. A
-timeout or disconnect inside the SMTP transaction, or a crash while `sending`, may have delivered
-the message, so it is never blindly resent: it is confirmed from Sent (SMTP-3) or left `unknown`
-for a human.
+server we cannot reach or log in to (535 during a password change) keeps the row queued, never
+failed, and opens an outage the admin is alerted about.
+
+The phases of a `sending` row follow SMTP (outbound/smtpdata.py): 'claimed' until the moment
+before the terminating "." is written, then 'dot-sent'. A server drops a transaction whose "."
+never came, so a break-off or a crash in 'claimed' is requeued; only one in 'dot-sent' may have
+delivered the message, and it is never blindly resent nor taken as sent: it is confirmed from
+Sent (SMTP-3) or left `unknown` for a human. "Sent" is written only after the final 250.
 
 Blocking work is handed to an `Offload` (in the daemon: its worker pool, so the event loop never
 waits on IMAP): the Sent copy and \\Answered after a send, and the look in Sent that confirms an
-uncertain one. The single-row updates that bracket an SMTP transaction (claim, DATA began,
-sent) stay with the caller's own connection, in order with the protocol.
+uncertain one. The single-row updates that bracket an SMTP transaction (claim, dot-sent, sent)
+stay with the caller's own connection, in order with the protocol.
 """
 
 from __future__ import annotations
@@ -37,9 +42,11 @@ from inboxops.errors import InboxopsError, SendError, StateError
 from inboxops.intake.sources import NETWORK_ERRORS
 from inboxops.outbound.faults import halt_point
 from inboxops.outbound.liveness import identity, is_gone
+from inboxops.outbound.smtpdata import send_data
 from inboxops.store import Store, now_iso
 from inboxops.store import messages as stored_messages
 from inboxops.store import outbox as stored_outbox
+from inboxops.store import service as stored_service
 
 if TYPE_CHECKING:  # at run time mailbox → mailclient → approval imports enqueue from here
     from inboxops.outbound.mailbox import Mailbox
@@ -61,13 +68,31 @@ class Offload(Protocol):
 
 
 class Uncertain(Exception):
-    """The transaction broke off after it began: the server may or may not have the message."""
+    """The transaction broke off after the terminating "." was written: the server may or may
+    not have the message."""
+
+
+class Unavailable(SendError):
+    """The server could not be reached or refused our login: nothing is wrong with the message,
+    so it stays queued however long this lasts (the admin is alerted instead)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=False)
+
+
+# Phases after which the server may have the message. 'data' was written by versions that
+# noted the phase before the DATA command: a row left so by them is just as uncertain.
+UNCERTAIN_PHASES = ("dot-sent", "data")
+SMTP_OUTAGE = "smtp"
+UNKNOWN_NOTE = ('stopped after the final "." was sent, before the server replied: check '
+                "whether it arrived, then run: inboxops outbox resolve {pk} --sent or --resend")
 
 
 class Transport(Protocol):
-    """Delivers one outbox row, and can say (True/False) or not know (None) if it already did."""
+    """Delivers one outbox row, and can say (True/False) or not know (None) if it already did.
+    `before_dot` is called right before the message becomes the server's (the SMTP ".")."""
 
-    async def send(self, row: dict[str, Any], before_data: Callable[[], None]) -> None: ...
+    async def send(self, row: dict[str, Any], before_dot: Callable[[], None]) -> None: ...
     async def delivered(self, row: dict[str, Any]) -> bool | None: ...
     def check(self) -> str: ...
 
@@ -83,14 +108,14 @@ class OutboxDirTransport:
         digest = hashlib.sha256(row["message_id"].encode()).hexdigest()[:20]
         return self.path / f"{row['id']:06d}-{row['kind']}-{digest}.eml"
 
-    async def send(self, row: dict[str, Any], before_data: Callable[[], None]) -> None:
-        before_data()
+    async def send(self, row: dict[str, Any], before_dot: Callable[[], None]) -> None:
         target = self._file(row)
         tmp = target.with_suffix(".tmp")
         with open(tmp, "wb") as f:
             f.write(row["raw"])
             f.flush()
             os.fsync(f.fileno())
+        before_dot()
         os.replace(tmp, target)  # atomic: the file either exists whole or not at all
 
     async def delivered(self, row: dict[str, Any]) -> bool | None:
@@ -133,7 +158,7 @@ class SmtpTransport:
             # Token refresh is blocking HTTP: the worker pool, never the event loop.
             token = await self._blocking(self.tokens.access_token) if self.tokens else None
         except InboxopsError as e:
-            raise SendError(f"SMTP login as {self.cfg.username}: {e}", permanent=False) from None
+            raise Unavailable(f"SMTP login as {self.cfg.username}: {e}") from None
         smtp = self._client()
         try:
             await smtp.connect()
@@ -144,15 +169,15 @@ class SmtpTransport:
         except InboxopsError as e:  # the refresh after a refused token failed
             with contextlib.suppress(Exception):
                 smtp.close()
-            raise SendError(f"SMTP login as {self.cfg.username}: {e}", permanent=False) from None
-        except aiosmtplib.SMTPResponseException as e:
-            with contextlib.suppress(Exception):
-                smtp.close()
-            raise SendError(f"SMTP {e.code} {e.message}", permanent=500 <= e.code < 600) from None
+            raise Unavailable(f"SMTP login as {self.cfg.username}: {e}") from None
         except (aiosmtplib.SMTPException, OSError) as e:
+            # 535 (bad credentials, as during a password change), a refused greeting or no
+            # connection at all: about the server, not this message, so never final.
             with contextlib.suppress(Exception):
                 smtp.close()
-            raise SendError(f"SMTP connection failed: {e}", permanent=False) from None
+            detail = (f"{e.code} {e.message}" if isinstance(e, aiosmtplib.SMTPResponseException)
+                      else f"connection failed: {e}")
+            raise Unavailable(f"SMTP {self.cfg.host}:{self.cfg.port}: {detail}") from None
         return smtp
 
     async def _blocking(self, fn: Callable[[], T]) -> T:
@@ -184,12 +209,19 @@ class SmtpTransport:
         if response.code != 235:
             raise aiosmtplib.SMTPAuthenticationError(response.code, response.message)
 
-    async def send(self, row: dict[str, Any], before_data: Callable[[], None]) -> None:
-        """One SMTP transaction. Only a break-off after DATA began is uncertain (SMTP-3);
-        `before_data` records that moment, so a crash on either side of it is told apart."""
+    async def send(self, row: dict[str, Any], before_dot: Callable[[], None]) -> None:
+        """One SMTP transaction. Only a break-off after the terminating "." was written is
+        uncertain (SMTP-3); `before_dot` records that moment, so a crash on either side of it
+        is told apart."""
         rcpts = json.loads(row["rcpts"])
         smtp = await self._connect()
-        in_data = False
+        dot_sent = False
+
+        def dot() -> None:
+            nonlocal dot_sent
+            before_dot()
+            dot_sent = True
+
         try:
             options, encoding = [], "ascii"
             if not all(a.isascii() for a in [row["mail_from"], *rcpts]):
@@ -211,18 +243,17 @@ class SmtpTransport:
                 raise SendError(f"all recipients refused: {refused[0]}", permanent=permanent)
             if refused:  # some refused, others accepted: send, but say so
                 log.warning("outbox %s: recipients refused: %s", row["id"], refused)
-            before_data()
-            in_data = True
-            await smtp.data(row["raw"])
+            await send_data(smtp, row["raw"], dot, self.cfg.timeout)
         except aiosmtplib.SMTPResponseException as e:  # the server answered: no doubt
             raise SendError(f"SMTP {e.code} {e.message}", permanent=500 <= e.code < 600) from None
         except (aiosmtplib.SMTPException, OSError) as e:
-            if in_data:
+            if dot_sent:
                 raise Uncertain(str(e)) from None
-            raise SendError(f"SMTP transaction broke off before DATA: {e}",
-                            permanent=False) from None
+            # The "." never went out, so the server dropped the transaction: safe to resend,
+            # and as a connection failure it never fails the reply for good.
+            raise Unavailable(f"SMTP transaction broke off before its end: {e}") from None
         except (UnicodeError, ValueError) as e:  # nothing was sent: an address we cannot say
-            if in_data:
+            if dot_sent:
                 raise Uncertain(str(e)) from None
             raise SendError(f"cannot send to these addresses: {e}", permanent=True) from None
         except asyncio.CancelledError:
@@ -284,23 +315,22 @@ class Outbox:
             delivered = await self.transport.delivered(row)
             if delivered:
                 self._mark_sent(row, "confirmed after restart")
-            elif delivered is False or row["phase"] != "data":
-                # DATA never began: the server cannot have the message, so sending is safe.
-                # Only if the row is still the dead holder's: another process may have
+            elif delivered is False or row["phase"] not in UNCERTAIN_PHASES:
+                # The "." never went out: the server dropped the transaction, so sending is
+                # safe. Only if the row is still the dead holder's: another process may have
                 # recovered and claimed it meanwhile.
                 self.store.transition("outbox", row["id"], ("sending",), "queued",
                                       detail="not delivered before the restart; requeued",
                                       expect={"owner": row["owner"], "phase": row["phase"]},
                                       next_attempt_at=None, owner=None)
             else:
-                # Killed after DATA began: a server takes a message only at the final ".", and
-                # the gap between that and our commit is a moment, so the message is taken as
-                # delivered (and filed in Sent) rather than risk a second copy. Noted for the
-                # digest in case the kill came mid-transfer.
-                note = "assumed delivered: the process stopped after DATA began"
-                self._mark_sent(row, note)
-                stored_outbox.set_last_error(self.store, row["id"], note)
-                log.warning("outbox %s: %s", row["id"], note)
+                # Stopped between the "." and the server's reply: it may or may not have the
+                # message. Neither resent (a second copy) nor called sent (maybe lost).
+                note = UNKNOWN_NOTE.format(pk=row["id"])
+                if self.store.transition("outbox", row["id"], ("sending",), "unknown",
+                                         detail=note, level=logging.WARNING, last_error=note,
+                                         expect={"owner": row["owner"], "phase": row["phase"]}):
+                    log.warning("outbox %s: %s", row["id"], note)
 
     async def deliver(self, now: datetime | None = None) -> int:
         """Send every due queued row once; return how many were sent."""
@@ -324,6 +354,9 @@ class Outbox:
             except asyncio.CancelledError:
                 self._checkpoint(row["id"])  # SIGTERM mid-send (SYSD-6): settle the row now
                 raise
+            except Unavailable as e:
+                self._unavailable(row, e, now)
+                break  # the next rows would meet the same server: they wait their turn
             except SendError as e:
                 self._failed(row, e, now)
                 continue
@@ -342,6 +375,8 @@ class Outbox:
             self._mark_sent(row, None)
             halt_point("recorded")
             sent += 1
+            if stored_service.open_outage(self.store, SMTP_OUTAGE):
+                stored_service.end_outage(self.store, SMTP_OUTAGE, now_iso())
         await self.after_send()
         return sent
 
@@ -364,25 +399,34 @@ class Outbox:
         ):
             log.error("outbox %s: %s, but it was already moved on", row["id"], e)
 
+    def _unavailable(self, row: dict[str, Any], e: Unavailable, now: datetime) -> None:
+        """The server is down or refuses our login: requeue with the backoff, never fail the
+        row (nothing is wrong with it), and note the outage for the admin's alert."""
+        wait = BACKOFF[min(row["attempts"], len(BACKOFF) - 1)]  # attempts: before this one
+        with self.store.tx():
+            self.store.transition(
+                "outbox", row["id"], ("sending",), "queued", detail=f"retrying in {wait}: {e}",
+                level=logging.WARNING, last_error=str(e),
+                next_attempt_at=(now + wait).isoformat(timespec="seconds"))
+            if stored_service.outage_failed(self.store, SMTP_OUTAGE, now_iso(), str(e)):
+                self.store.event("service", None, "SMTP unavailable", {"error": str(e)})
+
     def _checkpoint(self, pk: int) -> None:
-        """The send was cancelled by a stop: requeue it if DATA never began (the server cannot
-        have it), else mark it `unknown` for a human, as any break-off after DATA (SMTP-3)."""
-        if stored_outbox.phase(self.store, pk) == "data":
-            note = ("stopped while the server was taking the message (after DATA began): "
-                    "check whether it arrived, then run: inboxops outbox resolve "
-                    f"{pk} --sent or --resend")
+        """The send was cancelled by a stop: requeue it if the "." never went out (the server
+        dropped it), else mark it `unknown` for a human (SMTP-3)."""
+        if stored_outbox.phase(self.store, pk) in UNCERTAIN_PHASES:
+            note = UNKNOWN_NOTE.format(pk=pk)
             self.store.transition("outbox", pk, ("sending",), "unknown", detail=note,
                                   level=logging.WARNING, last_error=note)
         else:
             self.store.transition("outbox", pk, ("sending",), "queued", next_attempt_at=None,
-                                  detail="stopped before DATA began; requeued")
+                                  detail='stopped before the final "."; requeued')
 
     def _phase_setter(self, pk: int) -> Callable[[], None]:
-        def data_begins() -> None:
-            halt_point("before-data")
-            with self.store.tx():
-                stored_outbox.data_began(self.store, pk)
-        return data_begins
+        def dot_next() -> None:
+            with self.store.tx():  # committed before the "." is written
+                stored_outbox.dot_sent(self.store, pk)
+        return dot_next
 
     def resolve(self, pk: int, delivered: bool) -> None:
         """A human's answer for an `unknown` (or `failed`) row: it arrived, or send it again."""

@@ -76,12 +76,19 @@ def recipient(msg: ParsedMessage) -> tuple[str, str, str]:
     return msg.from_addr, msg.from_name, "From header"
 
 
-def quote(text: str, limit: int = 4000) -> str:
-    """The client's text as a "> " quote, shortened for very long mail."""
+QUOTE_LIMIT = 4000  # characters of the client's text quoted in a draft
+
+
+def trimmed(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """The client's text, shortened for very long mail: a 100 KB inquiry quoted in full would
+    push the draft past the renderer's output cap, and the client has the original anyway."""
     body = text.strip()
-    if len(body) > limit:
-        body = body[:limit].rstrip() + "\n[...]"
-    return "\n".join(f"> {line}" if line else ">" for line in body.splitlines())
+    return body[:limit].rstrip() + "\n[...]" if len(body) > limit else body
+
+
+def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """The client's text as a "> " quote, shortened for very long mail."""
+    return "\n".join(f"> {line}" if line else ">" for line in trimmed(text, limit).splitlines())
 
 
 def base_context(msg: ParsedMessage, cfg: Config) -> dict[str, Any]:
@@ -100,7 +107,7 @@ def base_context(msg: ParsedMessage, cfg: Config) -> dict[str, Any]:
         "original_date": original_date,
         "quoted": quote(msg.text or msg.full_text),
         # Escaped here, once, and marked safe so the HTML template's autoescape keeps it.
-        "quoted_html": escape(msg.text or msg.full_text).replace("\n", Markup("<br>\n")),
+        "quoted_html": escape(trimmed(msg.text or msg.full_text)).replace("\n", Markup("<br>\n")),
         "references": find_references(f"{msg.subject}\n{msg.text}"),
         "company": cfg.replies.company,
         "signature": cfg.replies.signature,

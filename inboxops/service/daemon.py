@@ -10,7 +10,7 @@ long, so a slow server can delay the mail but never SIGTERM, the watchdog or the
   the digest, reminders, alerts and status). A job runs on the store connection of its own
   thread (sqlite3 connections cannot cross threads), never on the loop's.
 - The loop's own connection serves only the single-row updates that bracket an SMTP send
-  (claim, DATA began, sent; in order with the protocol, microseconds in WAL mode), and the
+  (claim, dot-sent, sent; in order with the protocol, microseconds in WAL mode), and the
   "stopped" note at exit.
 - CPU-bound parsing runs in worker processes (`intake.parsepool`), with a time limit on every
   message, whatever the batch size.
@@ -25,7 +25,7 @@ systemd (SYSD-1..6) is told READY=1 once config, store and the first mailbox log
 STATUS= on changes, WATCHDOG=1 only while the fetch and work loops both make progress (a work
 loop awaiting the pool counts as such for JOB_PATIENCE), and STOPPING=1 on SIGTERM. A stop
 gives the current step STOP_GRACE seconds to finish; then it is cancelled (an in-flight send's
-outbox row is checkpointed: requeued, or `unknown` if DATA had begun), blocking calls still
+outbox row is checkpointed: requeued, or `unknown` if its "." went out), blocking calls still
 running in the pool are left to end with the process, IMAP logs out and the process exits 0.
 SIGHUP reloads the templates and the [classify] and [replies] settings from the config file.
 """
@@ -364,6 +364,8 @@ class Daemon:
     ) -> tuple[bool, dict[str, Any], dict[str, Any] | None, str | None]:
         alerts = bool(health.check_alerts(store, self.cfg, self.source.name))
         to_send, retry = outbox.to_send(store)
+        # A message retrying after a passing failure wakes the loop too, at its time.
+        retry = min(filter(None, (retry, messages.next_retry(store))), default=None)
         counts = {"drafts": drafts.count_by_state(store, ("pending",)).get("pending", 0),
                   "outbox": to_send}
         return alerts, counts, health.open_outage(store), retry

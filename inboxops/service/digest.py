@@ -127,8 +127,13 @@ def _failures(store: Store, cfg: Config, since: str) -> dict[str, Any]:
         for r in events.grouped_since(store, "mailbox", since)
     ]
     n_quarantined = messages.count_in_state(store, "quarantined", received_after=since)
+    # Open until processing works: a full disk, a broken template, a bug in one stage.
+    retrying = [{**r, "next": _local(r["next_attempt_at"], tz)}
+                for r in messages.retrying(store)]
     return {"sending": sending, "mailbox": mailbox, "quarantined": n_quarantined,
-            "count": len(sending) + sum(m["count"] for m in mailbox) + n_quarantined}
+            "retrying": retrying[:MAX_LISTED],
+            "count": len(sending) + sum(m["count"] for m in mailbox) + n_quarantined
+            + len(retrying)}
 
 
 def _copies_kept(store: Store, cfg: Config, since: str) -> list[dict[str, Any]]:

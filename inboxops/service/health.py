@@ -5,6 +5,8 @@ an outage (one row in `outages`); the first success closes it. One alert mail go
 once an outage has lasted `[alerts] mailbox_down_minutes`, and one note when it ends; both are
 claimed with conditional UPDATEs in the transaction that queues the mail, so a restart, or two
 processes, never send either twice. `[alerts] repeat_hours` rate-limits a flapping mailbox.
+The outbox opens and ends an outage of kind 'smtp' the same way when the SMTP server cannot be
+reached or refuses our login (535): the same alert path tells the admin while replies wait.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from inboxops.config import Config
-from inboxops.outbound.outbox import enqueue
+from inboxops.outbound.outbox import SMTP_OUTAGE, enqueue
 from inboxops.responders import compose
 from inboxops.store import Store, now_iso, service
 
@@ -65,29 +67,39 @@ def open_outage(store: Store) -> dict[str, Any] | None:
 
 
 def check_alerts(store: Store, cfg: Config, source: str, now: datetime | None = None) -> list[int]:
-    """Queue the outage alert and the recovery note that are due; return their outbox ids."""
+    """Queue the outage alerts and the recovery notes that are due (the mailbox, and the SMTP
+    server the outbox could not reach or log in to); return their outbox ids."""
     if not cfg.alerts.to:
         return []
     now = now or datetime.now(UTC)
     queued: list[int] = []
     due_before = (now - timedelta(minutes=cfg.alerts.mailbox_down_minutes)).isoformat(
         timespec="seconds")
-    for outage in service.alerts_due(store, MAILBOX, due_before):
-        queued += _alert(store, cfg, source, outage, now)
-    for outage in service.recoveries_due(store, MAILBOX):
-        text = (f"The mailbox {source} is reachable again since {_local(cfg, outage['ended_at'])}"
-                f".\nIt was unreachable from {_local(cfg, outage['started_at'])}; the last error "
-                f"was:\n\n    {outage['last_error']}\n\nMail that arrived meanwhile is being "
-                "fetched now; nothing is lost.\n")
+    smtp = f"the SMTP server {cfg.smtp.host}:{cfg.smtp.port}"
+    for kind, what in ((MAILBOX, f"the mailbox {source}"), (SMTP_OUTAGE, smtp)):
+        for outage in service.alerts_due(store, kind, due_before):
+            queued += _alert(store, cfg, kind, what, outage, now)
+        queued += _recoveries(store, cfg, kind, what)
+    return queued
+
+
+def _recoveries(store: Store, cfg: Config, kind: str, what: str) -> list[int]:
+    queued: list[int] = []
+    after = ("Mail that arrived meanwhile is being fetched now; nothing is lost." if kind == MAILBOX
+             else "Replies queued meanwhile are being sent now; nothing is lost.")
+    for outage in service.recoveries_due(store, kind):
+        text = (f"{what[0].upper()}{what[1:]} is reachable again since "
+                f"{_local(cfg, outage['ended_at'])}.\nIt was unreachable from "
+                f"{_local(cfg, outage['started_at'])}; the last error was:\n\n    "
+                f"{outage['last_error']}\n\n{after}\n")
         try:
             with store.tx():
-                pk = _queue(store, cfg, f"inboxops: the mailbox is reachable again ({source})",
-                            text)
+                pk = _queue(store, cfg, f"inboxops: {what} is reachable again", text)
                 if not service.claim_recovery(store, outage["id"], pk):
                     raise _Taken  # another process sent it: roll back ours
         except _Taken:
             continue
-        log.warning("mailbox reachable again: recovery note %s queued", pk)
+        log.warning("%s reachable again: recovery note %s queued", what, pk)
         queued.append(pk)
     return queued
 
@@ -97,29 +109,32 @@ class _Taken(Exception):
 
 
 def _alert(
-    store: Store, cfg: Config, source: str, outage: dict[str, Any], now: datetime
+    store: Store, cfg: Config, kind: str, what: str, outage: dict[str, Any], now: datetime
 ) -> list[int]:
     window = (now - timedelta(hours=cfg.alerts.repeat_hours)).isoformat(timespec="seconds")
-    recent = service.alerted_since(store, MAILBOX, window, other_than=outage["id"])
-    if recent:  # rate limit: a flapping mailbox gets one alert per repeat_hours, not dozens
+    recent = service.alerted_since(store, kind, window, other_than=outage["id"])
+    if recent:  # rate limit: a flapping server gets one alert per repeat_hours, not dozens
         service.suppress_alert(store, outage["id"])
-        log.warning("mailbox outage since %s: no alert, one was sent at %s (repeat_hours)",
-                    outage["started_at"], recent["alerted_at"])
+        log.warning("%s outage since %s: no alert, one was sent at %s (repeat_hours)",
+                    kind, outage["started_at"], recent["alerted_at"])
         return []
-    text = (f"inboxops cannot reach the mailbox {source} since "
+    meanwhile = ("No new mail is being sorted or answered meanwhile." if kind == MAILBOX else
+                 "Approved replies stay queued meanwhile (none is dropped); a changed password "
+                 "goes in [smtp] password_env or password_file.")
+    text = (f"inboxops cannot reach or log in to {what} since "
             f"{_local(cfg, outage['started_at'])} ({outage['failures']} failed attempts).\n"
-            f"The last error was:\n\n    {outage['last_error']}\n\nNo new mail is being sorted "
-            "or answered meanwhile. It keeps retrying and will send one more note when the "
-            "mailbox is back.\nTo see what is wrong: inboxops check; inboxops status.\n")
+            f"The last error was:\n\n    {outage['last_error']}\n\n{meanwhile} It keeps "
+            "retrying and will send one more note when it is back.\nTo see what is wrong: "
+            "inboxops check; inboxops status.\n")
     try:
         with store.tx():
-            pk = _queue(store, cfg, f"inboxops: the mailbox is unreachable ({source})", text)
+            pk = _queue(store, cfg, f"inboxops: {what} is unreachable", text)
             if not service.claim_alert(store, outage["id"], now.isoformat(timespec="seconds"),
                                        pk):
                 raise _Taken
     except _Taken:
         return []
-    log.error("mailbox unreachable since %s: alert %s queued for %s", outage["started_at"], pk,
+    log.error("%s unreachable since %s: alert %s queued for %s", what, outage["started_at"], pk,
               ", ".join(cfg.alerts.to))
     return [pk]
 

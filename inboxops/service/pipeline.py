@@ -1,8 +1,11 @@
 """One message through parse → classify → draft → record, driven by its state in the store.
 
 Each recorded message in state `received` is taken once: the outcome (fields, draft, meeting)
-is written in one transaction together with the move to `processed` (or `quarantined`), so a
-crash part-way simply leaves it `received` for the next pass. Nothing here talks to a mail
+is written in one transaction together with the move to `processed`, so a crash part-way simply
+leaves it `received` for the next pass. Only bytes that cannot be parsed are `quarantined`; any
+other failure (a full disk, a template with a typo, a bug in one stage) can pass, so the message
+goes to `retrying` with a growing wait (RETRY_BACKOFF) and is taken again when it is due, until
+it works: the assistant sees it in `status` and the digest meanwhile. Nothing here talks to a mail
 server, but it blocks (SQLite, and drafting a meeting may read the busy calendar over HTTPS):
 the daemon runs it in its worker pool, each thread on its own store (`Pipeline.on`).
 """
@@ -19,7 +22,7 @@ from typing import Any
 from inboxops.classifiers import Chain
 from inboxops.classifiers.signals import automation_signals, courtesy_signals
 from inboxops.config import Config
-from inboxops.errors import InboxopsError
+from inboxops.errors import InboxopsError, StateError
 from inboxops.intake.parse import parse_message
 from inboxops.intake.parsepool import ParsePool
 from inboxops.models import Classification, ParsedMessage
@@ -35,6 +38,9 @@ from inboxops.store import meetings as stored_meetings
 log = logging.getLogger(__name__)
 # The staff's calendar feed is read again after this long (a burst of requests shares one read).
 FEED_TTL = timedelta(minutes=5)
+# Waits before a message whose processing failed is tried again; the last one repeats forever.
+RETRY_BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
+                 timedelta(hours=1))
 
 
 def build_chain(cfg: Config, store: Store | None = None) -> Chain:
@@ -67,11 +73,15 @@ class Pipeline:
         }
 
     def process_pending(self, limit: int = 500) -> int:
-        """Process up to `limit` received messages, oldest first; return how many."""
-        rows = messages.oldest_received(self.store, limit)
+        """Process up to `limit` received (or due retrying) messages, oldest first; return how
+        many moved on (one whose failure could not even be noted stays, and is not counted,
+        so a caller looping until 0 does not spin on a full disk)."""
+        now = self.clock().isoformat(timespec="seconds")
+        rows = messages.oldest_received(self.store, limit, now)
+        stuck = 0
         for pk, parsed in self.parser.parse([(row["id"], row["raw"]) for row in rows]):
-            self._process(pk, parsed)
-        return len(rows)
+            stuck += not self._process(pk, parsed)
+        return len(rows) - stuck
 
     def close(self) -> None:
         """Stop the parser processes, if any were started."""
@@ -88,21 +98,41 @@ class Pipeline:
         view.chain = build_chain(self.cfg, store)
         return view
 
-    def _process(self, pk: int, parsed: ParsedMessage | Exception) -> None:
-        """Classify and draft one parsed message; never raises: what fails is quarantined."""
+    def _process(self, pk: int, parsed: ParsedMessage | Exception) -> bool:
+        """Classify and draft one parsed message; never raises: bytes that cannot be parsed
+        are quarantined, any other failure is retried later. False if even that failed."""
         if isinstance(parsed, Exception):
             self._quarantine(pk, f"cannot parse: {parsed}")
-            return
+            return True
         try:
             self._process_parsed(pk, parsed)
+        except _Passing as e:
+            return self._retry(pk, str(e))
         except Exception as e:  # a bug here must not stop the queue behind it
             log.exception("message %s: processing failed", pk)
-            self._quarantine(pk, f"processing failed: {type(e).__name__}: {e}")
+            return self._retry(pk, f"processing failed: {type(e).__name__}: {e}")
+        return True
 
     def _quarantine(self, pk: int, reason: str) -> None:
         log.warning("message %s quarantined: %s", pk, reason)
-        self.store.transition("messages", pk, ("received",), "quarantined", detail=reason,
+        self.store.transition("messages", pk, WAITING, "quarantined", detail=reason,
                               error=reason)
+
+    def _retry(self, pk: int, reason: str) -> bool:
+        """Take the message again after a wait that grows with its attempts."""
+        row = self.store.one("SELECT attempts FROM messages WHERE id = ?", (pk,))
+        attempts = (row["attempts"] if row else 0) + 1
+        at = self.clock() + RETRY_BACKOFF[min(attempts, len(RETRY_BACKOFF)) - 1]
+        try:
+            self.store.transition(
+                "messages", pk, WAITING, "retrying", detail=f"attempt {attempts}: {reason}",
+                level=logging.WARNING, error=reason, attempts=attempts,
+                next_attempt_at=at.isoformat(timespec="seconds"))
+        except Exception:  # the store itself failing (a full disk)
+            # Nothing was written: the message stays as it was and is taken at the next pass.
+            log.exception("message %s: cannot even note the failure (%s)", pk, reason)
+            return False
+        return True
 
     def _process_parsed(self, pk: int, parsed: ParsedMessage) -> None:
         decision = self.chain.classify(parsed)
@@ -134,7 +164,7 @@ class Pipeline:
                 if draft and draft.meeting:
                     meeting = self._insert_meeting(pk, draft)
                 if not self.store.transition(
-                    "messages", pk, ("received",), "processed",
+                    "messages", pk, WAITING, "processed",
                     detail={"category": decision.category, "confidence": decision.confidence},
                     **_message_fields(parsed, decision, suppress), sort_state="pending",
                     error=error, thread_key=self._thread_key(parsed),
@@ -155,16 +185,20 @@ class Pipeline:
     def _draft(
         self, pk: int, responder: Responder, parsed: ParsedMessage, decision: Classification
     ) -> tuple[Draft | None, str | None]:
-        """Render a draft; a failure is a note on the message, never an exception."""
+        """Render a draft. What the message or the calendar decides (no free slot) is a note
+        on the message; any other failure can pass (a template being fixed, an unreachable
+        busy feed, a bug) and raises _Passing, so the message is tried again later."""
         try:
             busy = self.busy(feed="meeting" in responder.categories)
             return responder.draft(parsed, decision, busy, self.clock()), None
-        except InboxopsError as e:
+        except StateError as e:
             error = f"no draft: {e}"
             log.warning("message %s: %s", pk, error)
+        except InboxopsError as e:
+            raise _Passing(f"no draft yet: {e}") from e
         except Exception as e:  # a bug in one responder must not stop the queue
-            error = f"no draft: internal error {type(e).__name__}: {e}"
             log.exception("message %s: drafting failed", pk)
+            raise _Passing(f"no draft yet: internal error {type(e).__name__}: {e}") from e
         return None, error
 
     def redraft(self, pk: int) -> int | None:
@@ -178,7 +212,10 @@ class Pipeline:
         if (responder is None or parsed.calendar_method
                 or automation_signals(parsed, self.own_addresses)):
             return None
-        draft, error = self._draft(pk, responder, parsed, decision)
+        try:
+            draft, error = self._draft(pk, responder, parsed, decision)
+        except _Passing as e:
+            raise InboxopsError(str(e)) from None
         if draft is None:
             raise InboxopsError(error or "no draft")
         with self.store.tx():
@@ -270,6 +307,13 @@ class Pipeline:
 
 class _AlreadyTaken(Exception):
     """Raised inside the transaction to roll it back when another process won the race."""
+
+
+class _Passing(Exception):
+    """A failure that can pass (a template, a feed, a bug): the message is retried later."""
+
+
+WAITING = ("received", "retrying")  # the states a message is taken from
 
 
 def _message_fields(

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from inboxops.config import Config, missing_identities
 from inboxops.service.health import get_status, open_outage
-from inboxops.store import Store, digests, drafts, events, messages, outbox
+from inboxops.store import Store, digests, drafts, events, messages, outbox, service
 
 OUTBOX_STATES = ("queued", "sending", "sent", "failed", "unknown")
 INSTANCE_ENV_VAR = "INBOXOPS_INSTANCE"  # set by deploy/inboxops@.service to %i
@@ -48,11 +48,14 @@ def report(store: Store, cfg: Config, now: datetime | None = None) -> dict[str, 
             "unreachable_since": outage["started_at"] if outage else None,
             "alert_sent_at": outage["alerted_at"] if outage else None,
         },
+        "smtp": _smtp(store),
         "queues": {
             "drafts_pending": waiting.get("pending", 0),
             "drafts_approved_unsent": waiting.get("approved", 0),
             "drafts_refused": waiting.get("failed", 0),
             "messages_unprocessed": messages.count_in_state(store, "received"),
+            "messages_retrying": messages.count_in_state(store, "retrying"),
+            "next_message_retry": messages.next_retry(store),
             "outbox": queued,
         },
         "next_digest": next_digest(store, cfg, now),
@@ -81,6 +84,14 @@ def _copies_kept(store: Store) -> dict[str, Any]:
     return {"count": len(rows), "since": None if since.startswith("1970") else since,
             "latest_draft": rows[-1]["draft_id"] if rows else None,
             "latest_reason": latest.get("reason")}
+
+
+def _smtp(store: Store) -> dict[str, Any]:
+    """The SMTP server's open outage (unreachable, or refusing our login), if any."""
+    outage = service.open_outage(store, "smtp")
+    return {"unreachable_since": outage["started_at"] if outage else None,
+            "last_error": outage["last_error"] if outage else None,
+            "alert_sent_at": outage["alerted_at"] if outage else None}
 
 
 def _daemon_state(values: dict[str, str | None], now: datetime) -> str:
@@ -145,12 +156,19 @@ def format_text(data: dict[str, Any], cfg: Config, now: datetime | None = None) 
     if m["unreachable_since"]:
         alert = f", alert sent {when(m['alert_sent_at'])}" if m["alert_sent_at"] else ""
         lines.append(f"unreachable:    since {when(m['unreachable_since'])}{alert}")
+    if (smtp := data.get("smtp") or {}).get("unreachable_since"):
+        alert = f", alert sent {when(smtp['alert_sent_at'])}" if smtp["alert_sent_at"] else ""
+        lines.append(f"smtp down:      since {when(smtp['unreachable_since'])}{alert}: "
+                     f"{smtp['last_error']} (replies stay queued)")
     outbox = ", ".join(f"{n} {state}" for state, n in q["outbox"].items())
     lines += [
         f"drafts:         {q['drafts_pending']} waiting for approval, "
         f"{q['drafts_approved_unsent']} approved not yet sent, {q['drafts_refused']} refused "
         "by the server",
-        f"messages:       {q['messages_unprocessed']} received, not yet processed",
+        f"messages:       {q['messages_unprocessed']} received, not yet processed"
+        + (f"; {q['messages_retrying']} retrying after a failure that can pass, next "
+           f"{when(q['next_message_retry'])} (inboxops show N: why)"
+           if q.get("messages_retrying") else ""),
         f"outbox:         {outbox}",
         f"next digest:    {_digest_line(data['next_digest'], now, when)}",
     ]

@@ -3,12 +3,32 @@ first start's choice) and `backfills` (on-demand backfills with their progress).
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from inboxops.store.clock import now_iso
 
 if TYPE_CHECKING:
     from inboxops.store import Store
+
+
+def imap_source(user: str, host: str) -> str:
+    """The name an IMAP mailbox is known by: who and where, never how it was reached (port,
+    TLS), so moving from 143 to 993 takes nothing twice. With the folder and UIDVALIDITY kept
+    beside it, that is what identifies a message (RFC 3501 §2.3.1.1). IPv6 hosts go in
+    brackets, so a name never ends in ":<digits>" (see `without_port`)."""
+    host = host.strip().lower().rstrip(".")
+    return f"imap:{user}@[{host}]" if ":" in host else f"imap:{user}@{host}"
+
+
+_WITH_PORT = re.compile(r"^imap:(?P<user>.*)@(?P<host>[^@]*):(?P<port>\d+)$")
+
+
+def without_port(source: str) -> str | None:
+    """The current name of a source named by earlier versions as imap:<user>@<host>:<port>;
+    None if it is not such a name (already current, or not IMAP): so rewriting is idempotent."""
+    m = _WITH_PORT.match(source)
+    return imap_source(m["user"], m["host"]) if m else None
 
 
 def mailbox_state(store: Store, source: str, folder: str) -> tuple[int | None, int]:

@@ -95,7 +95,8 @@ def sorted_since(store: Store, since: str, inclusive: bool = False) -> list[dict
     return store.query(
         "SELECT received_at, category, EXISTS (SELECT 1 FROM events e WHERE e.entity = "
         "'message' AND e.entity_id = m.id AND e.event = ?) AS calendar_answer FROM messages m"
-        f" WHERE received_at {op} ? AND state != 'received'", (CALENDAR_ANSWER, since),
+        f" WHERE received_at {op} ? AND state NOT IN ('received', 'retrying')",
+        (CALENDAR_ANSWER, since),
     )
 
 
@@ -138,11 +139,26 @@ def recent(store: Store, category: str | None, limit: int) -> list[dict[str, Any
     )
 
 
-def oldest_received(store: Store, limit: int) -> list[dict[str, Any]]:
-    """(id, raw) of up to `limit` messages waiting to be processed, oldest first."""
+def oldest_received(store: Store, limit: int, now: str | None = None) -> list[dict[str, Any]]:
+    """(id, raw) of up to `limit` messages waiting to be processed, oldest first: new ones,
+    and those retrying whose time has come by `now` (default: the present)."""
     return store.query(
-        "SELECT id, raw FROM messages WHERE state = 'received' ORDER BY id LIMIT ?", (limit,)
+        "SELECT id, raw FROM messages WHERE state = 'received' OR (state = 'retrying' AND "
+        "next_attempt_at <= ?) ORDER BY id LIMIT ?", (now or now_iso(), limit)
     )
+
+
+def next_retry(store: Store) -> str | None:
+    """When the next retrying message is due, if any."""
+    row = store.one("SELECT min(next_attempt_at) AS at FROM messages WHERE state = 'retrying'")
+    return row["at"] if row else None
+
+
+def retrying(store: Store) -> list[dict[str, Any]]:
+    """Messages waiting to be processed again after a passing failure, oldest first."""
+    return store.query(
+        "SELECT id, from_addr, subject, attempts, next_attempt_at, error FROM messages "
+        "WHERE state = 'retrying' ORDER BY id")
 
 
 def thread_of(store: Store, message_id: str) -> str | None:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from sqlite_utils import Database, Migrations
 
+from inboxops.store.intake import without_port
+
 # Which migration set the rows of `migrations` belong to (sqlite-utils keeps several apart).
 SET = "inboxops"
 TABLE = "migrations"
@@ -231,6 +233,45 @@ def _m040_duplicates(db: Database) -> None:
     )
 
 
+def _m041_mailbox_identity(db: Database) -> None:
+    # The IMAP source name loses its port (imap:<user>@<host>:<port> -> imap:<user>@<host>), so
+    # an upgrade, or a later move from 143 to 993, does not take the mailbox again. Only names
+    # of the old form are rewritten, so running it twice changes nothing. A mailbox already
+    # reached through two ports has rows under both names: the first set keeps the new name,
+    # duplicate messages keep the old one (recorded before; their drafts are untouched), and
+    # the intake position is the further of the two.
+    sources = {r[0] for t in ("messages", "mailbox_state", "intake_start", "backfills",
+                               "duplicates")
+               for r in db.execute(f"SELECT DISTINCT source FROM {t}")}
+    for old in sorted(sources):
+        new = without_port(old)
+        if new is None:
+            continue
+        db.execute("UPDATE OR IGNORE messages SET source = ? WHERE source = ?", (new, old))
+        db.execute("UPDATE backfills SET source = ? WHERE source = ?", (new, old))
+        db.execute("UPDATE OR IGNORE duplicates SET source = ? WHERE source = ?", (new, old))
+        db.execute("DELETE FROM duplicates WHERE source = ?", (old,))
+        db.execute("UPDATE OR IGNORE intake_start SET source = ? WHERE source = ?", (new, old))
+        db.execute("DELETE FROM intake_start WHERE source = ?", (old,))
+        for folder, validity, last_uid in db.execute(
+                "SELECT folder, uidvalidity, last_uid FROM mailbox_state WHERE source = ?",
+                (old,)).fetchall():
+            db.execute(
+                "INSERT INTO mailbox_state (source, folder, uidvalidity, last_uid) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (source, folder) DO UPDATE SET last_uid = "
+                "max(last_uid, excluded.last_uid) WHERE uidvalidity IS excluded.uidvalidity",
+                (new, folder, validity, last_uid))
+        db.execute("DELETE FROM mailbox_state WHERE source = ?", (old,))
+
+
+def _m042_message_retries(db: Database) -> None:
+    # A message whose processing failed for a reason that can pass (a full disk, a template
+    # with a typo, a bug in one stage) waits in state 'retrying' until next_attempt_at, with
+    # its attempts counted, instead of being quarantined for good.
+    db.execute("ALTER TABLE messages ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE messages ADD COLUMN next_attempt_at TEXT")
+
+
 # The order they are applied in; a new migration goes at the end, under a new name.
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("001_initial", _m001_initial),
@@ -246,6 +287,8 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("030_reminders", _m030_reminders),
     ("031_intake", _m031_intake),
     ("040_duplicates", _m040_duplicates),
+    ("041_mailbox_identity", _m041_mailbox_identity),
+    ("042_message_retries", _m042_message_retries),
 ]
 
 

@@ -44,19 +44,15 @@ def due(store: Store, now: str) -> list[dict[str, Any]]:
 
 
 def phase(store: Store, pk: int) -> str | None:
-    """How far the SMTP transaction of a row got (claimed, data), or None without the row."""
+    """How far the SMTP transaction of a row got (claimed, dot-sent), or None without the row."""
     row = store.one("SELECT phase FROM outbox WHERE id = ?", (pk,))
     return row["phase"] if row else None
 
 
-def data_began(store: Store, pk: int) -> None:
-    """Note that DATA began: from now on the server may have the message (SMTP-3)."""
-    store.conn.execute("UPDATE outbox SET phase = 'data' WHERE id = ?", (pk,))
-
-
-def set_last_error(store: Store, pk: int, note: str) -> None:
-    """Keep a note on a row outside a state change (say, why it was assumed delivered)."""
-    store.conn.execute("UPDATE outbox SET last_error = ? WHERE id = ?", (note, pk))
+def dot_sent(store: Store, pk: int) -> None:
+    """Note that the terminating "." goes out now: from here on the server may have the
+    message (SMTP-3)."""
+    store.conn.execute("UPDATE outbox SET phase = 'dot-sent' WHERE id = ?", (pk,))
 
 
 def draft_unsent(store: Store, draft_pk: int) -> bool:
@@ -110,7 +106,8 @@ def count_by_state(store: Store) -> dict[str, int]:
 
 def problems_since(store: Store, since: str) -> list[dict[str, Any]]:
     """Sends that need a look: delivery unknown (open until a human settles it), failed since
-    `since`, or assumed delivered since `since`; oldest first."""
+    `since`, or assumed delivered since `since` (by versions before the phase `dot-sent`);
+    oldest first."""
     return store.query(
         "SELECT id, kind, rcpts, state, last_error FROM outbox o WHERE state = 'unknown' "
         "OR (state = 'failed' AND EXISTS (SELECT 1 FROM events e WHERE e.entity = "
