@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from configs import REPO, maildir_config
+from configs import maildir_config
 from helpers import cli
 from mailfactory import client_mail
 
 from inboxops.config import Config, load
+from inboxops.defaults import TEMPLATES
 from inboxops.responders.render import MAX_OUTPUT
 from inboxops.service import digest, status
 from inboxops.service.pipeline import Pipeline
@@ -38,9 +39,9 @@ class Clock:
 @pytest.fixture
 def office(tmp_path: Path) -> Iterator[tuple[Config, Store, Pipeline, Clock]]:
     templates = tmp_path / "templates"
-    shutil.copytree(REPO / "templates", templates)
+    shutil.copytree(TEMPLATES, templates)
     config = maildir_config(tmp_path)
-    config.write_text(config.read_text().replace(str(REPO / "templates"), str(templates)))
+    config.write_text(config.read_text().replace(str(TEMPLATES), str(templates)))
     cfg = load(config)
     store = Store(cfg.store.path)
     clock = Clock()
@@ -168,9 +169,9 @@ def test_the_daemon_picks_the_message_up_again_once_the_template_is_fixed(
     tmp_path: Path
 ) -> None:
     templates = tmp_path / "templates"
-    shutil.copytree(REPO / "templates", templates)
+    shutil.copytree(TEMPLATES, templates)
     config = maildir_config(tmp_path)
-    config.write_text(config.read_text().replace(str(REPO / "templates"), str(templates)))
+    config.write_text(config.read_text().replace(str(TEMPLATES), str(templates)))
     for sub in ("cur", "new", "tmp"):
         (tmp_path / "mail" / sub).mkdir(parents=True, exist_ok=True)
     body = templates / "inquiry.en.body.txt"
