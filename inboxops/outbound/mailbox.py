@@ -13,6 +13,8 @@ import logging
 import os
 import re
 import ssl
+import threading
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from imapclient import IMAPClient
@@ -28,6 +30,8 @@ from inboxops.store import Store
 
 log = logging.getLogger(__name__)
 
+SORT_BATCH = 1000  # UIDs per STORE/MOVE: a short command line even for scattered UIDs
+
 KEYWORDS = {"inquiry": "$Inquiry", "complaint": "$Complaint", "meeting": "$Meeting",
             "other": "$Other", "review": "$Review"}  # review: unsure, for a human to sort
 
@@ -37,8 +41,12 @@ class Mailbox(Protocol):
 
     syncs_drafts: bool  # drafts can be published to, and decided in, the mail client
 
-    def apply_categories(self, rows: list[dict[str, Any]]) -> list[int]:
-        """File each message by its category; return the ids now done (refused ones too)."""
+    def apply_categories(
+        self, rows: list[dict[str, Any]], on_done: Callable[[list[int]], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> list[int]:
+        """File each message by its category; return the ids now done (refused ones too),
+        telling `on_done` after each batch; `stop` ends the work between batches."""
         ...
 
     def moved_by_user(self, store: Store) -> list[tuple[str, str]]:
@@ -80,10 +88,16 @@ class MaildirMailbox:
         self.source = source
         self.cfg: MailboxConfig = source.cfg
 
-    def apply_categories(self, rows: list[dict[str, Any]]) -> list[int]:
+    def apply_categories(
+        self, rows: list[dict[str, Any]], on_done: Callable[[list[int]], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> list[int]:
         """Move each message to <prefix>.<Category> (Maildir++); nothing unless sort = folder."""
         if self.cfg.sort != "folder":
-            return [row["id"] for row in rows]
+            ids = [row["id"] for row in rows]
+            if on_done is not None and ids:
+                on_done(ids)
+            return ids
         files = dict(self.source.files())
         done = []
         for row in rows:
@@ -96,6 +110,8 @@ class MaildirMailbox:
                 (target / sub).mkdir(parents=True, exist_ok=True)
             os.rename(path, target / path.parent.name / path.name)
             done.append(row["id"])
+        if on_done is not None and done:
+            on_done(done)
         return done
 
     def save_sent(self, raw: bytes, message_id: str) -> bool:
@@ -131,50 +147,75 @@ class ImapMailbox:
             client.create_folder(name)
         return name
 
-    def apply_categories(self, rows: list[dict[str, Any]]) -> list[int]:
-        """Set the category keyword or move to the category folder; never \\Seen, never delete."""
+    def apply_categories(
+        self, rows: list[dict[str, Any]], on_done: Callable[[list[int]], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> list[int]:
+        """Set the category keyword or move to the category folder; never \\Seen, never delete.
+
+        One UID STORE (or UID MOVE) per category and batch of UIDs, not one per message: a
+        backlog of 10,000 is a few dozen commands. `on_done(ids)` follows each command, so the
+        caller records progress per batch (a stop in the middle redoes nothing done), and
+        `stop` ends the work between two commands."""
         if self.cfg.sort == "off":
             return [row["id"] for row in rows]
-        done = []
+        done: list[int] = []
+
+        def finished(ids: list[int]) -> None:
+            done.extend(ids)
+            if on_done is not None and ids:
+                on_done(ids)
+
         with self.source.session() as client:
             info, validity = self.source.select(client, readonly=False)
             keywords_ok = b"\\*" in info.get(b"PERMANENTFLAGS", ())
             caps = client.capabilities()
-            # IMAP-8: MOVE, else COPY + \Deleted + UID EXPUNGE of that UID (UIDPLUS); never a
+            # IMAP-8: MOVE, else COPY + \Deleted + UID EXPUNGE of those UIDs (UIDPLUS); never a
             # bare EXPUNGE, which would also remove other clients' \Deleted mail.
             can_move = b"MOVE" in caps or b"UIDPLUS" in caps
+            want_folder = self.cfg.sort == "folder" or not keywords_ok
+            if want_folder and not can_move and not keywords_ok:
+                log.info("%d message(s): the server keeps neither keywords nor moves; category "
+                         "in the database only", len(rows))
+                finished([row["id"] for row in rows])
+                return done
+            # The folder was rebuilt: those UIDs mean nothing now; nothing to do for them.
+            finished([row["id"] for row in rows if row["uidvalidity"] != validity])
+            by_category: dict[str, list[dict[str, Any]]] = {}
             for row in rows:
-                try:
-                    self._sort_one(client, row, validity, keywords_ok, can_move, b"MOVE" in caps)
-                except IMAPClientError as e:  # the server refused this one: do not retry it
-                    log.warning("sorting message %s refused by the server: %s", row["id"], e)
-                except (OSError, ssl.SSLError, EOFError) as e:
-                    log.warning("sorting stopped at message %s: %s", row["id"], e)
-                    break
-                done.append(row["id"])
+                if row["uidvalidity"] == validity:
+                    by_category.setdefault(row["category"], []).append(row)
+            for category, group in by_category.items():
+                for start in range(0, len(group), SORT_BATCH):
+                    if stop is not None and stop.is_set():
+                        return done
+                    batch = group[start:start + SORT_BATCH]
+                    ids = [row["id"] for row in batch]
+                    try:
+                        self._sort_batch(client, category, uid_set([r["uid"] for r in batch]),
+                                         want_folder and can_move, b"MOVE" in caps)
+                    except IMAPClientError as e:  # refused: do not retry these every pass
+                        log.warning("sorting %d message(s) as %s refused by the server: %s",
+                                    len(ids), category, e)
+                    except (OSError, ssl.SSLError, EOFError) as e:
+                        log.warning("sorting stopped at message %s: %s", ids[0], e)
+                        return done
+                    finished(ids)
         return done
 
-    def _sort_one(
-        self, client: IMAPClient, row: dict[str, Any], validity: int, keywords_ok: bool,
-        can_move: bool, has_move: bool,
+    def _sort_batch(
+        self, client: IMAPClient, category: str, uids: str, to_folder: bool, has_move: bool,
     ) -> None:
-        if row["uidvalidity"] != validity:
-            return  # the folder was rebuilt; that UID means nothing now
-        uid = row["uid"]
-        want_folder = self.cfg.sort == "folder" or not keywords_ok
-        if want_folder and can_move:
-            target = self._folder(client, row["category"])
+        if to_folder:
+            target = self._folder(client, category)
             if has_move:
-                client.move([uid], target)
+                client.move(uids, target)
             else:
-                client.copy([uid], target)
-                client.add_flags([uid], [b"\\Deleted"], silent=True)
-                client.uid_expunge([uid])
-        elif keywords_ok:
-            client.add_flags([uid], [KEYWORDS[row["category"]]], silent=True)
+                client.copy(uids, target)
+                client.add_flags(uids, [b"\\Deleted"], silent=True)
+                client.uid_expunge(uids)
         else:
-            log.info("message %s: server keeps neither keywords nor moves; category in the "
-                     "database only", row["id"])
+            client.add_flags(uids, [KEYWORDS[category]], silent=True)
 
     def moved_by_user(self, store: Store) -> list[tuple[str, str]]:
         """(Message-ID, category) for mail that arrived in a category folder since last time.
@@ -267,3 +308,18 @@ class ImapMailbox:
 
     def sync_drafts(self, store: Store, cfg: Config) -> None:
         mailclient.sync(store, cfg, self.source)
+
+
+def uid_set(uids: list[int]) -> str:
+    """A UID set (RFC 3501 9, sequence-set) with runs of consecutive UIDs as ranges: a
+    backlog's 1,000 UIDs are usually a handful of ranges, not a 6 KB command line."""
+    ordered = sorted(set(uids))
+    parts: list[str] = []
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        parts.append(str(ordered[i]) if i == j else f"{ordered[i]}:{ordered[j]}")
+        i = j + 1
+    return ",".join(parts)

@@ -76,6 +76,7 @@ INTAKE_GRACE = 3.0  # seconds the intake thread gets to leave IDLE and log out a
 # A work loop awaiting a blocking job counts as making progress for this long: more than the
 # timeouts such a job has (IMAP read 60 s, the busy feed 15 s, a parse 20 s per message).
 JOB_PATIENCE = 90.0
+SORT_EVERY = 1000  # messages processed in a backlog between two sorting rounds
 PASS_RECORD_INTERVAL = 30.0  # seconds between notes of a healthy poll in the store
 
 
@@ -123,8 +124,15 @@ class Daemon:
 
     async def work(self) -> None:
         """Process what was recorded, sort it in the mailbox, send what is due."""
-        while await self._io(self._process_batch):
+        unsorted = 0
+        while processed := await self._io(self._process_batch):
             self.heartbeats.beat("work")  # a long backlog is progress, not a hang
+            unsorted += processed
+            if unsorted >= SORT_EVERY and not self.stopping.is_set():
+                # A backlog is sorted as it goes, so a stop leaves little undone.
+                unsorted = 0
+                if not await self._io(health.open_outage):
+                    await self._io(self._sort_pending)
         # While the watcher knows the mailbox is unreachable, the mailbox chores would only fail
         # and log a warning each (every few seconds, for as long as the outage lasts).
         if not await self._io(health.open_outage):
@@ -143,14 +151,15 @@ class Daemon:
         rows = messages.to_sort(store, self.source.name, review_below)
         if not rows:
             return
+
+        def mark(ids: list[int]) -> None:  # per batch: a stop between two redoes nothing
+            with store.tx():
+                messages.mark_sorted(store, ids, review_below)
+
         try:
-            done = self.mailbox.apply_categories(rows)
+            self.mailbox.apply_categories(rows, on_done=mark, stop=self.stop_event)
         except Exception as e:  # noqa: BLE001 - sorting is retried on the next pass
             log.warning("could not sort %d message(s) in the mailbox yet: %s", len(rows), e)
-            return
-        with store.tx():
-            for pk in done:
-                messages.mark_sorted(store, pk, review_below)
 
     async def sync_mail_client(self) -> None:
         """Drafts out to the assistant's Drafts folder, decisions back from it."""

@@ -216,6 +216,14 @@ def _m031_intake(db: Database) -> None:
     )
 
 
+def _m040_sort_pending_index(db: Database) -> None:
+    # Every work pass asks which processed messages are still to be sorted (`to_sort`): a
+    # partial index keeps that a lookup of the few pending ones, not a scan of every message
+    # (310 ms a pass at 100,000 messages, issue 15).
+    db.execute("CREATE INDEX messages_sort_pending ON messages(source, id)"
+               " WHERE sort_state = 'pending' AND state = 'processed'")
+
+
 # The order they are applied in; a new migration goes at the end, under a new name.
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("001_initial", _m001_initial),
@@ -230,6 +238,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("020_service_status", _m020_service_status),
     ("030_reminders", _m030_reminders),
     ("031_intake", _m031_intake),
+    ("040_sort_pending_index", _m040_sort_pending_index),
 ]
 
 
