@@ -22,8 +22,9 @@ long, so a slow server can delay the mail but never SIGTERM, the watchdog or the
   waits to be woken: by intake or by one of those jobs.
 
 systemd (SYSD-1..6) is told READY=1 once config, store and the first mailbox login are fine,
-STATUS= on changes, WATCHDOG=1 only while the fetch and work loops both make progress (a work
-loop awaiting the pool counts as such for JOB_PATIENCE), and STOPPING=1 on SIGTERM. A stop
+before any leftover or backlog is worked off (STATUS= shows its progress), STATUS= on
+changes, WATCHDOG=1 only while the fetch and work loops both make progress (a work loop
+awaiting the pool counts as such for JOB_PATIENCE), and STOPPING=1 on SIGTERM. A stop
 gives the current step STOP_GRACE seconds to finish; then it is cancelled (an in-flight send's
 outbox row is checkpointed: requeued, or `unknown` if DATA had begun), blocking calls still
 running in the pool are left to end with the process, IMAP logs out and the process exits 0.
@@ -124,10 +125,15 @@ class Daemon:
 
     async def work(self) -> None:
         """Process what was recorded, sort it in the mailbox, send what is due."""
-        unsorted = 0
+        unsorted = done = 0
         while processed := await self._io(self._process_batch):
             self.heartbeats.beat("work")  # a long backlog is progress, not a hang
             unsorted += processed
+            done += processed
+            if self._told_ready:  # SYSD-2: a backlog worked off after READY=1 shows progress
+                left = await self._io(lambda store: messages.count_in_state(store, "received"))
+                if left:
+                    sd_notify(f"STATUS=working off the backlog: {done} processed, {left} left")
             if unsorted >= SORT_EVERY and not self.stopping.is_set():
                 # A backlog is sorted as it goes, so a stop leaves little undone.
                 unsorted = 0
@@ -265,11 +271,8 @@ class Daemon:
                     if limit else None)
         try:
             while not self.stopping.is_set():
-                if ready.is_set() and not self._told_ready:
-                    # SYSD-1: config, store and the first mailbox login (and SELECT) are fine.
-                    sd_notify("READY=1\nSTATUS=watching for mail")
-                    log.info("inboxops ready: %s", self.source.name)
-                    self._told_ready = True
+                if ready.is_set():
+                    self._tell_ready()
                 if self._reload_requested:
                     self._reload_requested = False
                     self.reload()
@@ -455,7 +458,17 @@ class Daemon:
 
     def _ready(self, ready: asyncio.Event) -> None:
         ready.set()
-        self.wake.set()  # tell systemd now, not after the current wait
+        self._tell_ready()  # now, not after the pass under way (a backlog may take minutes)
+        self.wake.set()
+
+    def _tell_ready(self) -> None:
+        """SYSD-1: config, store and the first mailbox login (and SELECT) are fine; mail left
+        over (or a backlog) is worked off after this, with STATUS= showing the progress."""
+        if self._told_ready or self.stopping.is_set():
+            return
+        sd_notify("READY=1\nSTATUS=watching for mail")
+        log.info("inboxops ready: %s", self.source.name)
+        self._told_ready = True
 
     def _mailbox_health(self, store: Store, error: str | None, mode: str) -> None:
         """Record a poll's outcome for `status` and alerts; tell systemd when it changes."""
