@@ -302,6 +302,10 @@ class RepliesConfig(Section):
     auto_ack_days: int = Field(
         7, ge=1, le=60, description="at most one acknowledgement per sender in this many days"
     )
+    draft_window_days: int = Field(
+        7, ge=0, description="mail older than this many days (by its Date) is sorted and "
+        "listed, but gets a draft only when asked (`inboxops redraft ID`); 0 drafts all mail"
+    )
 
 
 class ApprovalConfig(Section):

@@ -408,6 +408,27 @@ def reclassify(c: Context, message_id: int, category: str) -> None:
         click.echo(f"new draft #{draft} waits for approval")
 
 
+@main.command()
+@click.argument("message_id", type=int)
+@pass_ctx
+def redraft(c: Context, message_id: int) -> None:
+    """Write a draft for a message that has none, e.g. one older than the drafting window."""
+    from inboxops.errors import StateError
+    from inboxops.service.pipeline import Pipeline
+
+    if c.store.require("messages", message_id)["state"] != "processed":
+        raise StateError(f"message {message_id} is not processed (yet): nothing to draft for")
+    pipeline = Pipeline(c.cfg, c.store)
+    try:
+        draft = pipeline.redraft(message_id, reason="asked for (inboxops redraft)")
+    finally:
+        pipeline.close()
+    if draft is None:
+        click.echo(f"message {message_id} gets no draft: answered already, or nothing to answer")
+        return
+    click.echo(f"new draft #{draft} waits for approval")
+
+
 @main.command(name="eval")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="one JSON object")
