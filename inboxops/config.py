@@ -324,6 +324,11 @@ class ApprovalConfig(Section):
     reject_after_seconds: float = Field(
         60, ge=0, description="a draft gone from Drafts this long (not approved) is rejected"
     )
+    check_seconds: float = Field(
+        60, ge=0, description="how often the daemon looks whether the Drafts and approved "
+        "folders changed (one STATUS each on a kept connection); new drafts and decisions "
+        "made here are synced at once"
+    )
 
 
 class MeetingRoute(Section):

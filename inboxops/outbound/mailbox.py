@@ -9,22 +9,24 @@ Mail is never deleted and never marked \\Seen (IMAP-8).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
-from imapclient.imapclient import ANSWERED, SEEN
+from imapclient.imapclient import ANSWERED, DRAFTS, SEEN
 
 from inboxops.config import Config, MailboxConfig
 from inboxops.intake.imap import ImapSource
 from inboxops.intake.maildir import MaildirSource
-from inboxops.intake.sources import Source
+from inboxops.intake.sources import NETWORK_ERRORS, Source
 from inboxops.outbound import mailclient
 from inboxops.store import Store
 
@@ -67,6 +69,14 @@ class Mailbox(Protocol):
 
     def sync_drafts(self, store: Store, cfg: Config) -> None:
         """Drafts out to the assistant's Drafts folder, their decisions back."""
+        ...
+
+    def folder_marks(self, cfg: Config) -> tuple[Any, ...]:
+        """Something that changes whenever the Drafts or approved folder changes."""
+        ...
+
+    def close(self) -> None:
+        """Log out of a connection kept between actions, if any."""
         ...
 
 
@@ -129,6 +139,12 @@ class MaildirMailbox:
     def sync_drafts(self, store: Store, cfg: Config) -> None:
         return None
 
+    def folder_marks(self, cfg: Config) -> tuple[Any, ...]:
+        return ()
+
+    def close(self) -> None:
+        return None
+
 
 class ImapMailbox:
     """An IMAP mailbox: each action opens a short-lived session of its own, so it can run in
@@ -139,6 +155,67 @@ class ImapMailbox:
     def __init__(self, source: ImapSource) -> None:
         self.source = source
         self.cfg: MailboxConfig = source.cfg
+        self._kept: IMAPClient | None = None  # sorting and the folder marks: one login, kept
+        self._kept_lock = threading.Lock()
+        self._drafts_folder: str | None = None
+
+    @contextmanager
+    def _connection(self) -> Iterator[IMAPClient]:
+        """The kept connection (a login per pass is what makes Gmail and Microsoft 365
+        throttle an account); a second caller at the same time gets a session of its own. A
+        network error drops the kept connection: the next call logs in again."""
+        if not self._kept_lock.acquire(blocking=False):
+            with self.source.session() as client:
+                yield client
+            return
+        try:
+            if self._kept is None:
+                self._kept = self.source.connect()
+            try:
+                yield self._kept
+            except NETWORK_ERRORS:
+                self._drop()
+                raise
+        finally:
+            self._kept_lock.release()
+
+    def _drop(self) -> None:
+        client, self._kept = self._kept, None
+        if client is not None:
+            with contextlib.suppress(*NETWORK_ERRORS):
+                client.shutdown()
+
+    def close(self) -> None:
+        with self._kept_lock:
+            client, self._kept = self._kept, None
+        if client is not None:
+            try:
+                client.logout()
+            except NETWORK_ERRORS:
+                with contextlib.suppress(*NETWORK_ERRORS):
+                    client.shutdown()
+
+    def folder_marks(self, cfg: Config) -> tuple[Any, ...]:
+        """STATUS of the Drafts and approved folders (MESSAGES, UIDNEXT, UIDVALIDITY and, with
+        CONDSTORE, HIGHESTMODSEQ, which also moves on a flag): two commands, no login."""
+        with self._connection() as client:
+            if self._drafts_folder is None:
+                self._drafts_folder = cfg.approval.drafts_folder or \
+                    client.find_special_folder(DRAFTS) or ""
+            items = ["MESSAGES", "UIDNEXT", "UIDVALIDITY"]
+            if b"CONDSTORE" in client.capabilities():
+                items.append("HIGHESTMODSEQ")
+            marks: list[Any] = []
+            folders = [self._drafts_folder]
+            if cfg.approval.approve_by == "folder":
+                folders.append(cfg.approval.approved_folder)
+            for folder in folders:
+                if not folder or not client.folder_exists(folder):
+                    marks.append((folder, None))
+                    continue
+                status = client.folder_status(folder, items)
+                marks.append((folder, tuple(sorted(status.items()))))
+            return tuple(marks)
 
     def _folder(self, client: IMAPClient, category: str) -> str:
         delimiter = client.namespace().personal[0][1] or "/"
@@ -166,7 +243,7 @@ class ImapMailbox:
             if on_done is not None and ids:
                 on_done(ids)
 
-        with self.source.session() as client:
+        with self._connection() as client:
             info, validity = self.source.select(client, readonly=False)
             keywords_ok = b"\\*" in info.get(b"PERMANENTFLAGS", ())
             caps = client.capabilities()

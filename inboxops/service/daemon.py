@@ -107,6 +107,10 @@ class Daemon:
         self._passes = self._passes_noted = 0
         self._status = ""
         self._last_ok: tuple[str, float] | None = None  # mode and time of the last poll noted
+        # the mail-client round: (draft event mark, folder marks) after the last one, and when
+        # the folders were last looked at
+        self._mail_client_seen: tuple[int, tuple[Any, ...]] | None = None
+        self._mail_client_looked = 0.0
 
     async def _io(self, fn: Callable[[Store], T]) -> T:
         """Run a blocking step of the work loop in the pool; waiting for it is progress."""
@@ -168,13 +172,33 @@ class Daemon:
             log.warning("could not sort %d message(s) in the mailbox yet: %s", len(rows), e)
 
     async def sync_mail_client(self) -> None:
-        """Drafts out to the assistant's Drafts folder, decisions back from it."""
+        """Drafts out to the assistant's Drafts folder, decisions back from it: when drafts
+        changed here, a removal timer runs, or the folders changed (looked at every
+        [approval] check_seconds), not every pass: an idle daemon stays quiet."""
         if not self.mailbox.syncs_drafts or not self.cfg.approval.mail_client:
             return
         try:
-            await self._io(lambda store: self.mailbox.sync_drafts(store, self.cfg))
+            if await self._io(self._mail_client_due):
+                await self._io(lambda store: self.mailbox.sync_drafts(store, self.cfg))
+                await self._io(self._mail_client_synced)
         except Exception as e:  # noqa: BLE001 - the CLI still works; retried on the next pass
+            self._mail_client_seen = None
             log.warning("could not sync drafts with the mail client: %s", e)
+
+    def _mail_client_due(self, store: Store) -> bool:
+        seen = self._mail_client_seen
+        event, missing = drafts.sync_mark(store)
+        if seen is None or missing or event != seen[0]:
+            return True
+        if time.monotonic() - self._mail_client_looked < self.cfg.approval.check_seconds:
+            return False
+        self._mail_client_looked = time.monotonic()
+        return self.mailbox.folder_marks(self.cfg) != seen[1]
+
+    def _mail_client_synced(self, store: Store) -> None:
+        """What the round left behind (its own drafts and copies), to compare with later."""
+        self._mail_client_seen = (drafts.sync_mark(store)[0], self.mailbox.folder_marks(self.cfg))
+        self._mail_client_looked = time.monotonic()
 
     def _learn_from_folders(self, store: Store) -> None:
         """Messages the assistant moved between category folders are corrections."""
@@ -240,6 +264,8 @@ class Daemon:
             await self.digest()  # for `run --once` from cron: the digest if due, and reminders
             await self.work()
         finally:
+            with contextlib.suppress(Exception):
+                await self.workers.run(lambda _s: self.mailbox.close())
             await self.workers.shutdown(STOP_GRACE)
 
     # the service ------------------------------------------------------------------------------
@@ -297,6 +323,8 @@ class Daemon:
             deadline = loop.time() + INTAKE_GRACE
             while thread.is_alive() and loop.time() < deadline:
                 await asyncio.sleep(0.02)
+            with contextlib.suppress(Exception):  # the kept connection for actions logs out
+                await asyncio.wait_for(self.workers.run(lambda _s: self.mailbox.close()), 1.0)
             await self.workers.shutdown(grace=1.0)
             with contextlib.suppress(Exception):
                 health.set_status(self.store, mode="stopped", stopped_at=health.now_iso())
