@@ -203,10 +203,12 @@ def _check_smtp(cfg: Config) -> str:
 @pass_ctx
 def drafts(c: Context, as_json: bool) -> None:
     """List drafts waiting for approval, and the review lane: what needs a human."""
-    from inboxops.outbound.approval import pending
+    # The store's query, not outbound.approval's wrapper: that imports the whole approval path
+    # (SMTP, templates, meetings), most of this command's start-up time.
+    from inboxops.store import drafts as stored_drafts
     from inboxops.store import messages
 
-    rows = pending(c.store)
+    rows = stored_drafts.needing_the_assistant(c.store)
     threshold = c.cfg.classify.review_below
     if as_json:
         out = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlite_utils import Database, Migrations
+from inboxops.store.lean import Database, Migrations
 
 # Which migration set the rows of `migrations` belong to (sqlite-utils keeps several apart).
 SET = "inboxops"
