@@ -210,10 +210,10 @@ class ImapMailbox:
             if cfg.approval.approve_by == "folder":
                 folders.append(cfg.approval.approved_folder)
             for folder in folders:
-                if not folder or not client.folder_exists(folder):
-                    marks.append((folder, None))
-                    continue
-                status = client.folder_status(folder, items)
+                try:  # no LIST first: a missing folder is a NO, one command either way
+                    status = client.folder_status(folder, items) if folder else {}
+                except IMAPClientError:
+                    status = {}
                 marks.append((folder, tuple(sorted(status.items()))))
             return tuple(marks)
 
