@@ -311,6 +311,10 @@ class RepliesConfig(Section):
     auto_ack_days: int = Field(
         7, ge=1, le=60, description="at most one acknowledgement per sender in this many days"
     )
+    draft_window_days: int = Field(
+        7, ge=0, description="mail older than this many days (by its Date) is sorted and "
+        "listed, but gets a draft only when asked (`inboxops redraft ID`); 0 drafts all mail"
+    )
 
 
 class ApprovalConfig(Section):
@@ -331,6 +335,11 @@ class ApprovalConfig(Section):
     )
     reject_after_seconds: float = Field(
         60, ge=0, description="a draft gone from Drafts this long (not approved) is rejected"
+    )
+    check_seconds: float = Field(
+        60, ge=0, description="how often the daemon looks whether the Drafts and approved "
+        "folders changed (one STATUS each on a kept connection); new drafts and decisions "
+        "made here are synced at once"
     )
 
 

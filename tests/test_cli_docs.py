@@ -12,8 +12,8 @@ from inboxops.cli import main
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 PROMISED = ["run", "status", "check", "drafts", "show", "approve", "reject", "digest",
-            "classify", "meetings", "outbox", "messages", "reclassify", "eval", "backfill",
-            "eval-times", "web", "init", "auth"]
+            "classify", "meetings", "outbox", "messages", "reclassify", "redraft", "eval",
+            "backfill", "eval-times", "web", "init", "auth"]
 
 
 def test_help_lists_every_command() -> None:

@@ -52,6 +52,27 @@ def test_ready_only_after_the_first_login(
     assert "not-the-password" not in log_path.read_text()
 
 
+def test_ready_comes_before_the_leftovers_are_worked_off(
+    tmp_path: Path, imap_user: Any, smtp_sink: Any, notify: NotifySocket
+) -> None:
+    """READY=1 once the mailbox is reached and the store open; mail waiting there is recorded
+    and processed after it, with STATUS= showing the progress (a big backlog must not make a
+    Type=notify start time out)."""
+    with imap_user.client() as c:
+        for i in range(150):  # two work batches
+            c.append("INBOX", client_mail(subject=f"order {i}", to=imap_user.address))
+    config = imap_config(tmp_path, imap_user, smtp_sink)
+    log_path = tmp_path / "daemon.log"
+    with running_daemon(config, log_path, env=systemd_env(notify)) as proc:
+        wait_until(lambda: log_path.read_text().count(": processed") >= 150, timeout=60)
+        assert stop(proc) == 0
+    text = log_path.read_text()
+    assert text.index("inboxops ready") < text.index(": received")  # before even recording
+    lines = notify.lines()
+    ready = lines.index("READY=1")
+    assert any(line.startswith("STATUS=working off the backlog") for line in lines[ready:])
+
+
 def test_watchdog_pings_stop_while_the_fetch_loop_hangs(
     tmp_path: Path, imap_user: Any, smtp_sink: Any, notify: NotifySocket
 ) -> None:

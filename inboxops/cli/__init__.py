@@ -216,10 +216,12 @@ def _check_smtp(cfg: Config) -> str:
 @pass_ctx
 def drafts(c: Context, as_json: bool) -> None:
     """List drafts waiting for approval, and the review lane: what needs a human."""
-    from inboxops.outbound.approval import pending
+    # The store's query, not outbound.approval's wrapper: that imports the whole approval path
+    # (SMTP, templates, meetings), most of this command's start-up time.
+    from inboxops.store import drafts as stored_drafts
     from inboxops.store import messages
 
-    rows = pending(c.store)
+    rows = stored_drafts.needing_the_assistant(c.store)
     threshold = c.cfg.classify.review_below
     if as_json:
         out = [
@@ -423,6 +425,27 @@ def reclassify(c: Context, message_id: int, category: str) -> None:
     draft = Pipeline(c.cfg, c.store).redraft(message_id)
     if draft:
         click.echo(f"new draft #{draft} waits for approval")
+
+
+@main.command()
+@click.argument("message_id", type=int)
+@pass_ctx
+def redraft(c: Context, message_id: int) -> None:
+    """Write a draft for a message that has none, e.g. one older than the drafting window."""
+    from inboxops.errors import StateError
+    from inboxops.service.pipeline import Pipeline
+
+    if c.store.require("messages", message_id)["state"] != "processed":
+        raise StateError(f"message {message_id} is not processed (yet): nothing to draft for")
+    pipeline = Pipeline(c.cfg, c.store)
+    try:
+        draft = pipeline.redraft(message_id, reason="asked for (inboxops redraft)")
+    finally:
+        pipeline.close()
+    if draft is None:
+        click.echo(f"message {message_id} gets no draft: answered already, or nothing to answer")
+        return
+    click.echo(f"new draft #{draft} waits for approval")
 
 
 @main.command(name="eval")

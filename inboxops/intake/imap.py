@@ -205,13 +205,14 @@ class ImapSource:
             try:
                 client = self.connect(read_timeout=max(60.0, self.cfg.poll_seconds + 30))
                 _, validity = self.select(client, readonly=True)
-                new = self.fetch_new(client, store, validity, beat)
                 use_idle = self.cfg.idle and b"IDLE" in client.capabilities()
                 mode = "IDLE" if use_idle else f"polling every {self.cfg.poll_seconds:g}s"
-                health(None, mode)
-                if on_ready:
+                if on_ready:  # reachable: a backlog to record is work for after READY=1
+                    health(None, mode)
                     on_ready()
                     on_ready = None
+                new = self.fetch_new(client, store, validity, beat)
+                health(None, mode)
                 on_new(new)
                 delay = 1.0
                 renew_at = self.tokens.renew_at() if self.tokens else float("inf")

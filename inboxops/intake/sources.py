@@ -45,7 +45,8 @@ class Source(Protocol):
     ) -> None:
         """Record new mail until `stop` is set. `beat` at least every second while making
         progress (the watchdog's evidence), `health(None, mode)` after each successful look,
-        `health(error, "")` after each failure, `on_ready` once, after the first look."""
+        `health(error, "")` after each failure, `on_ready` once, when the mailbox is first
+        reached (before what is waiting there is recorded)."""
         ...
 
     def check(self) -> str:

@@ -9,10 +9,14 @@ Mail is never deleted and never marked \\Seen (IMAP-8).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import ssl
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from imapclient import IMAPClient
@@ -23,12 +27,14 @@ from inboxops.config import Config, MailboxConfig
 from inboxops.errors import MailboxError
 from inboxops.intake.imap import ImapSource
 from inboxops.intake.maildir import MaildirSource
-from inboxops.intake.sources import Source
+from inboxops.intake.sources import NETWORK_ERRORS, Source
 from inboxops.outbound import mailclient
 from inboxops.outbound.folders import Layout, create, probe, read_layout
 from inboxops.store import Store
 
 log = logging.getLogger(__name__)
+
+SORT_BATCH = 1000  # UIDs per STORE/MOVE: a short command line even for scattered UIDs
 
 KEYWORDS = {"inquiry": "$Inquiry", "complaint": "$Complaint", "meeting": "$Meeting",
             "other": "$Other", "review": "$Review"}  # review: unsure, for a human to sort
@@ -39,8 +45,12 @@ class Mailbox(Protocol):
 
     syncs_drafts: bool  # drafts can be published to, and decided in, the mail client
 
-    def apply_categories(self, rows: list[dict[str, Any]]) -> list[int]:
-        """File each message by its category; return the ids now done (refused ones too)."""
+    def apply_categories(
+        self, rows: list[dict[str, Any]], on_done: Callable[[list[int]], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> list[int]:
+        """File each message by its category; return the ids now done (refused ones too),
+        telling `on_done` after each batch; `stop` ends the work between batches."""
         ...
 
     def moved_by_user(self, store: Store) -> list[tuple[str, str]]:
@@ -68,6 +78,14 @@ class Mailbox(Protocol):
         append and a move there; MailboxError naming the folder and the server's answer."""
         ...
 
+    def folder_marks(self, cfg: Config) -> tuple[Any, ...]:
+        """Something that changes whenever the Drafts or approved folder changes."""
+        ...
+
+    def close(self) -> None:
+        """Log out of a connection kept between actions, if any."""
+        ...
+
 
 def open_mailbox(source: Source) -> Mailbox:
     """The mailbox actions for this source."""
@@ -87,10 +105,16 @@ class MaildirMailbox:
         self.source = source
         self.cfg: MailboxConfig = source.cfg
 
-    def apply_categories(self, rows: list[dict[str, Any]]) -> list[int]:
+    def apply_categories(
+        self, rows: list[dict[str, Any]], on_done: Callable[[list[int]], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> list[int]:
         """Move each message to <prefix>.<Category> (Maildir++); nothing unless sort = folder."""
         if self.cfg.sort != "folder":
-            return [row["id"] for row in rows]
+            ids = [row["id"] for row in rows]
+            if on_done is not None and ids:
+                on_done(ids)
+            return ids
         files = dict(self.source.files())
         done = []
         for row in rows:
@@ -103,6 +127,8 @@ class MaildirMailbox:
                 (target / sub).mkdir(parents=True, exist_ok=True)
             os.rename(path, target / path.parent.name / path.name)
             done.append(row["id"])
+        if on_done is not None and done:
+            on_done(done)
         return done
 
     def save_sent(self, raw: bytes, message_id: str) -> bool:
@@ -125,6 +151,12 @@ class MaildirMailbox:
             return f"none (sort = {self.cfg.sort})"
         return f"Maildir++ folders .{self.cfg.folder_prefix}.<Category> in {self.source.path}"
 
+    def folder_marks(self, cfg: Config) -> tuple[Any, ...]:
+        return ()
+
+    def close(self) -> None:
+        return None
+
 
 class ImapMailbox:
     """An IMAP mailbox: each action opens a short-lived session of its own, so it can run in
@@ -136,6 +168,9 @@ class ImapMailbox:
         self.source = source
         self.cfg: MailboxConfig = source.cfg
         self._layout: Layout | None = None
+        self._kept: IMAPClient | None = None  # sorting and the folder marks: one login, kept
+        self._kept_lock = threading.Lock()
+        self._drafts_folder: str | None = None
 
     def layout(self, client: IMAPClient) -> Layout:
         """The server's namespace prefix and separator, asked once (they do not change)."""
@@ -146,6 +181,66 @@ class ImapMailbox:
     def category_folder(self, client: IMAPClient, category: str) -> str:
         """<folder_prefix>/<Category> in the server's layout (e.g. INBOX.InboxOps.Inquiry)."""
         return self.layout(client).name(f"{self.cfg.folder_prefix}/{category.title()}")
+
+    @contextmanager
+    def _connection(self) -> Iterator[IMAPClient]:
+        """The kept connection (a login per pass is what makes Gmail and Microsoft 365
+        throttle an account); a second caller at the same time gets a session of its own. A
+        network error drops the kept connection: the next call logs in again."""
+        if not self._kept_lock.acquire(blocking=False):
+            with self.source.session() as client:
+                yield client
+            return
+        try:
+            if self._kept is None:
+                self._kept = self.source.connect()
+            try:
+                yield self._kept
+            except NETWORK_ERRORS:
+                self._drop()
+                raise
+        finally:
+            self._kept_lock.release()
+
+    def _drop(self) -> None:
+        client, self._kept = self._kept, None
+        if client is not None:
+            with contextlib.suppress(*NETWORK_ERRORS):
+                client.shutdown()
+
+    def close(self) -> None:
+        with self._kept_lock:
+            client, self._kept = self._kept, None
+        if client is not None:
+            try:
+                client.logout()
+            except NETWORK_ERRORS:
+                with contextlib.suppress(*NETWORK_ERRORS):
+                    client.shutdown()
+
+    def folder_marks(self, cfg: Config) -> tuple[Any, ...]:
+        """STATUS of the Drafts and approved folders (MESSAGES, UIDNEXT, UIDVALIDITY and, with
+        CONDSTORE, HIGHESTMODSEQ, which also moves on a flag): two commands, no login."""
+        with self._connection() as client:
+            layout = self.layout(client)
+            if self._drafts_folder is None:
+                self._drafts_folder = (layout.name(cfg.approval.drafts_folder)
+                                       if cfg.approval.drafts_folder
+                                       else client.find_special_folder(DRAFTS) or "")
+            items = ["MESSAGES", "UIDNEXT", "UIDVALIDITY"]
+            if b"CONDSTORE" in client.capabilities():
+                items.append("HIGHESTMODSEQ")
+            marks: list[Any] = []
+            folders = [self._drafts_folder]
+            if cfg.approval.approve_by == "folder":
+                folders.append(layout.name(cfg.approval.approved_folder))
+            for folder in folders:
+                try:  # no LIST first: a missing folder is a NO, one command either way
+                    status = client.folder_status(folder, items) if folder else {}
+                except IMAPClientError:
+                    status = {}
+                marks.append((folder, tuple(sorted(status.items()))))
+            return tuple(marks)
 
     def _folder(self, client: IMAPClient, category: str) -> str:
         name = self.category_folder(client, category)
@@ -159,51 +254,76 @@ class ImapMailbox:
             return self.layout(client).name(self.cfg.sent_folder)
         return self.source.sent_folder(client)
 
-    def apply_categories(self, rows: list[dict[str, Any]]) -> list[int]:
-        """Set the category keyword or move to the category folder; never \\Seen, never delete."""
+    def apply_categories(
+        self, rows: list[dict[str, Any]], on_done: Callable[[list[int]], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> list[int]:
+        """Set the category keyword or move to the category folder; never \\Seen, never delete.
+
+        One UID STORE (or UID MOVE) per category and batch of UIDs, not one per message: a
+        backlog of 10,000 is a few dozen commands. `on_done(ids)` follows each command, so the
+        caller records progress per batch (a stop in the middle redoes nothing done), and
+        `stop` ends the work between two commands."""
         if self.cfg.sort == "off":
             return [row["id"] for row in rows]
-        done = []
-        with self.source.session() as client:
+        done: list[int] = []
+
+        def finished(ids: list[int]) -> None:
+            done.extend(ids)
+            if on_done is not None and ids:
+                on_done(ids)
+
+        with self._connection() as client:
             info, validity = self.source.select(client, readonly=False)
             keywords_ok = b"\\*" in info.get(b"PERMANENTFLAGS", ())
             caps = client.capabilities()
-            # IMAP-8: MOVE, else COPY + \Deleted + UID EXPUNGE of that UID (UIDPLUS); never a
+            # IMAP-8: MOVE, else COPY + \Deleted + UID EXPUNGE of those UIDs (UIDPLUS); never a
             # bare EXPUNGE, which would also remove other clients' \Deleted mail.
             can_move = b"MOVE" in caps or b"UIDPLUS" in caps
+            want_folder = self.cfg.sort == "folder" or not keywords_ok
+            if want_folder and not can_move and not keywords_ok:
+                log.info("%d message(s): the server keeps neither keywords nor moves; category "
+                         "in the database only", len(rows))
+                finished([row["id"] for row in rows])
+                return done
+            # The folder was rebuilt: those UIDs mean nothing now; nothing to do for them.
+            finished([row["id"] for row in rows if row["uidvalidity"] != validity])
+            by_category: dict[str, list[dict[str, Any]]] = {}
             for row in rows:
-                try:
-                    self._sort_one(client, row, validity, keywords_ok, can_move, b"MOVE" in caps)
-                except (IMAPClientError, MailboxError) as e:  # refused (or a folder name the
-                    # server's layout cannot hold): do not retry it; `inboxops check` says why
-                    log.warning("sorting message %s refused by the server: %s", row["id"], e)
-                except (OSError, ssl.SSLError, EOFError) as e:
-                    log.warning("sorting stopped at message %s: %s", row["id"], e)
-                    break
-                done.append(row["id"])
+                if row["uidvalidity"] == validity:
+                    by_category.setdefault(row["category"], []).append(row)
+            for category, group in by_category.items():
+                for start in range(0, len(group), SORT_BATCH):
+                    if stop is not None and stop.is_set():
+                        return done
+                    batch = group[start:start + SORT_BATCH]
+                    ids = [row["id"] for row in batch]
+                    try:
+                        self._sort_batch(client, category, uid_set([r["uid"] for r in batch]),
+                                         want_folder and can_move, b"MOVE" in caps)
+                    except (IMAPClientError, MailboxError) as e:  # refused (or a name the
+                        # server's layout cannot hold): not retried each pass; check says why
+                        log.warning("sorting %d message(s) as %s refused by the server: %s",
+                                    len(ids), category, e)
+                    except (OSError, ssl.SSLError, EOFError) as e:
+                        log.warning("sorting stopped at message %s: %s", ids[0], e)
+                        return done
+                    finished(ids)
         return done
 
-    def _sort_one(
-        self, client: IMAPClient, row: dict[str, Any], validity: int, keywords_ok: bool,
-        can_move: bool, has_move: bool,
+    def _sort_batch(
+        self, client: IMAPClient, category: str, uids: str, to_folder: bool, has_move: bool,
     ) -> None:
-        if row["uidvalidity"] != validity:
-            return  # the folder was rebuilt; that UID means nothing now
-        uid = row["uid"]
-        want_folder = self.cfg.sort == "folder" or not keywords_ok
-        if want_folder and can_move:
-            target = self._folder(client, row["category"])
+        if to_folder:
+            target = self._folder(client, category)
             if has_move:
-                client.move([uid], target)
+                client.move(uids, target)
             else:
-                client.copy([uid], target)
-                client.add_flags([uid], [b"\\Deleted"], silent=True)
-                client.uid_expunge([uid])
-        elif keywords_ok:
-            client.add_flags([uid], [KEYWORDS[row["category"]]], silent=True)
+                client.copy(uids, target)
+                client.add_flags(uids, [b"\\Deleted"], silent=True)
+                client.uid_expunge(uids)
         else:
-            log.info("message %s: server keeps neither keywords nor moves; category in the "
-                     "database only", row["id"])
+            client.add_flags(uids, [KEYWORDS[category]], silent=True)
 
     def moved_by_user(self, store: Store) -> list[tuple[str, str]]:
         """(Message-ID, category) for mail that arrived in a category folder since last time.
@@ -301,7 +421,7 @@ class ImapMailbox:
             info, _ = self.source.select(client, readonly=True)
             keywords_ok = b"\\*" in info.get(b"PERMANENTFLAGS", ())
             by_folder = self.cfg.sort == "folder" or (
-                self.cfg.sort == "keyword" and not keywords_ok)  # _sort_one's fallback
+                self.cfg.sort == "keyword" and not keywords_ok)  # apply_categories' fallback
             categories = [self.category_folder(client, c) for c in KEYWORDS] if by_folder else []
             drafts = approved = None
             if cfg.approval.mail_client:
@@ -330,3 +450,18 @@ class ImapMailbox:
         if self.cfg.save_sent != "never":
             uses.append(f"sent {sent or 'not found (set [mailbox] sent_folder)'}")
         return "; ".join([*uses, probed])
+
+
+def uid_set(uids: list[int]) -> str:
+    """A UID set (RFC 3501 9, sequence-set) with runs of consecutive UIDs as ranges: a
+    backlog's 1,000 UIDs are usually a handful of ranges, not a 6 KB command line."""
+    ordered = sorted(set(uids))
+    parts: list[str] = []
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        parts.append(str(ordered[i]) if i == j else f"{ordered[i]}:{ordered[j]}")
+        i = j + 1
+    return ",".join(parts)

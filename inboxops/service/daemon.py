@@ -22,8 +22,9 @@ long, so a slow server can delay the mail but never SIGTERM, the watchdog or the
   waits to be woken: by intake or by one of those jobs.
 
 systemd (SYSD-1..6) is told READY=1 once config, store and the first mailbox login are fine,
-STATUS= on changes, WATCHDOG=1 only while the fetch and work loops both make progress (a work
-loop awaiting the pool counts as such for JOB_PATIENCE), and STOPPING=1 on SIGTERM. A stop
+before any leftover or backlog is worked off (STATUS= shows its progress), STATUS= on
+changes, WATCHDOG=1 only while the fetch and work loops both make progress (a work loop
+awaiting the pool counts as such for JOB_PATIENCE), and STOPPING=1 on SIGTERM. A stop
 gives the current step STOP_GRACE seconds to finish; then it is cancelled (an in-flight send's
 outbox row is checkpointed: requeued, or `unknown` if its "." went out), blocking calls still
 running in the pool are left to end with the process, IMAP logs out and the process exits 0.
@@ -76,6 +77,7 @@ INTAKE_GRACE = 3.0  # seconds the intake thread gets to leave IDLE and log out a
 # A work loop awaiting a blocking job counts as making progress for this long: more than the
 # timeouts such a job has (IMAP read 60 s, the busy feed 15 s, a parse 20 s per message).
 JOB_PATIENCE = 90.0
+SORT_EVERY = 1000  # messages processed in a backlog between two sorting rounds
 PASS_RECORD_INTERVAL = 30.0  # seconds between notes of a healthy poll in the store
 
 
@@ -105,6 +107,10 @@ class Daemon:
         self._passes = self._passes_noted = 0
         self._status = ""
         self._last_ok: tuple[str, float] | None = None  # mode and time of the last poll noted
+        # the mail-client round: (draft event mark, folder marks) after the last one, and when
+        # the folders were last looked at
+        self._mail_client_seen: tuple[int, tuple[Any, ...]] | None = None
+        self._mail_client_looked = 0.0
 
     async def _io(self, fn: Callable[[Store], T]) -> T:
         """Run a blocking step of the work loop in the pool; waiting for it is progress."""
@@ -123,8 +129,20 @@ class Daemon:
 
     async def work(self) -> None:
         """Process what was recorded, sort it in the mailbox, send what is due."""
-        while await self._io(self._process_batch):
+        unsorted = done = 0
+        while processed := await self._io(self._process_batch):
             self.heartbeats.beat("work")  # a long backlog is progress, not a hang
+            unsorted += processed
+            done += processed
+            if self._told_ready:  # SYSD-2: a backlog worked off after READY=1 shows progress
+                left = await self._io(lambda store: messages.count_in_state(store, "received"))
+                if left:
+                    sd_notify(f"STATUS=working off the backlog: {done} processed, {left} left")
+            if unsorted >= SORT_EVERY and not self.stopping.is_set():
+                # A backlog is sorted as it goes, so a stop leaves little undone.
+                unsorted = 0
+                if not await self._io(health.open_outage):
+                    await self._io(self._sort_pending)
         # While the watcher knows the mailbox is unreachable, the mailbox chores would only fail
         # and log a warning each (every few seconds, for as long as the outage lasts).
         if not await self._io(health.open_outage):
@@ -143,23 +161,44 @@ class Daemon:
         rows = messages.to_sort(store, self.source.name, review_below)
         if not rows:
             return
+
+        def mark(ids: list[int]) -> None:  # per batch: a stop between two redoes nothing
+            with store.tx():
+                messages.mark_sorted(store, ids, review_below)
+
         try:
-            done = self.mailbox.apply_categories(rows)
+            self.mailbox.apply_categories(rows, on_done=mark, stop=self.stop_event)
         except Exception as e:  # noqa: BLE001 - sorting is retried on the next pass
             log.warning("could not sort %d message(s) in the mailbox yet: %s", len(rows), e)
-            return
-        with store.tx():
-            for pk in done:
-                messages.mark_sorted(store, pk, review_below)
 
     async def sync_mail_client(self) -> None:
-        """Drafts out to the assistant's Drafts folder, decisions back from it."""
+        """Drafts out to the assistant's Drafts folder, decisions back from it: when drafts
+        changed here, a removal timer runs, or the folders changed (looked at every
+        [approval] check_seconds), not every pass: an idle daemon stays quiet."""
         if not self.mailbox.syncs_drafts or not self.cfg.approval.mail_client:
             return
         try:
-            await self._io(lambda store: self.mailbox.sync_drafts(store, self.cfg))
+            if await self._io(self._mail_client_due):
+                await self._io(lambda store: self.mailbox.sync_drafts(store, self.cfg))
+                await self._io(self._mail_client_synced)
         except Exception as e:  # noqa: BLE001 - the CLI still works; retried on the next pass
+            self._mail_client_seen = None
             log.warning("could not sync drafts with the mail client: %s", e)
+
+    def _mail_client_due(self, store: Store) -> bool:
+        seen = self._mail_client_seen
+        event, missing = drafts.sync_mark(store)
+        if seen is None or missing or event != seen[0]:
+            return True
+        if time.monotonic() - self._mail_client_looked < self.cfg.approval.check_seconds:
+            return False
+        self._mail_client_looked = time.monotonic()
+        return self.mailbox.folder_marks(self.cfg) != seen[1]
+
+    def _mail_client_synced(self, store: Store) -> None:
+        """What the round left behind (its own drafts and copies), to compare with later."""
+        self._mail_client_seen = (drafts.sync_mark(store)[0], self.mailbox.folder_marks(self.cfg))
+        self._mail_client_looked = time.monotonic()
 
     def _learn_from_folders(self, store: Store) -> None:
         """Messages the assistant moved between category folders are corrections."""
@@ -225,6 +264,8 @@ class Daemon:
             await self.digest()  # for `run --once` from cron: the digest if due, and reminders
             await self.work()
         finally:
+            with contextlib.suppress(Exception):
+                await self.workers.run(lambda _s: self.mailbox.close())
             await self.workers.shutdown(STOP_GRACE)
 
     # the service ------------------------------------------------------------------------------
@@ -256,11 +297,8 @@ class Daemon:
                     if limit else None)
         try:
             while not self.stopping.is_set():
-                if ready.is_set() and not self._told_ready:
-                    # SYSD-1: config, store and the first mailbox login (and SELECT) are fine.
-                    sd_notify("READY=1\nSTATUS=watching for mail")
-                    log.info("inboxops ready: %s", self.source.name)
-                    self._told_ready = True
+                if ready.is_set():
+                    self._tell_ready()
                 if self._reload_requested:
                     self._reload_requested = False
                     self.reload()
@@ -285,6 +323,8 @@ class Daemon:
             deadline = loop.time() + INTAKE_GRACE
             while thread.is_alive() and loop.time() < deadline:
                 await asyncio.sleep(0.02)
+            with contextlib.suppress(Exception):  # the kept connection for actions logs out
+                await asyncio.wait_for(self.workers.run(lambda _s: self.mailbox.close()), 1.0)
             await self.workers.shutdown(grace=1.0)
             with contextlib.suppress(Exception):
                 health.set_status(self.store, mode="stopped", stopped_at=health.now_iso())
@@ -448,7 +488,17 @@ class Daemon:
 
     def _ready(self, ready: asyncio.Event) -> None:
         ready.set()
-        self.wake.set()  # tell systemd now, not after the current wait
+        self._tell_ready()  # now, not after the pass under way (a backlog may take minutes)
+        self.wake.set()
+
+    def _tell_ready(self) -> None:
+        """SYSD-1: config, store and the first mailbox login (and SELECT) are fine; mail left
+        over (or a backlog) is worked off after this, with STATUS= showing the progress."""
+        if self._told_ready or self.stopping.is_set():
+            return
+        sd_notify("READY=1\nSTATUS=watching for mail")
+        log.info("inboxops ready: %s", self.source.name)
+        self._told_ready = True
 
     def _mailbox_health(self, store: Store, error: str | None, mode: str) -> None:
         """Record a poll's outcome for `status` and alerts; tell systemd when it changes."""

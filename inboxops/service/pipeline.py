@@ -149,6 +149,14 @@ class Pipeline:
                 decision.category, decision.confidence,
                 [*decision.reasons, "too unsure to draft: left for the assistant to sort"],
             )
+        elif responder is not None and not robot and self._too_old(parsed):
+            # A backlog of months is history: a draft (and a meeting slot search) only for
+            # mail a person would still answer today; `inboxops redraft ID` writes one anyway.
+            decision = Classification(
+                decision.category, decision.confidence,
+                [*decision.reasons, f"older than {self.cfg.replies.draft_window_days} days: no "
+                 "draft unless asked (inboxops redraft)"],
+            )
         elif responder is not None and not robot:
             draft, error = self._draft(pk, responder, parsed, decision)
         if decision.confidence < self.cfg.classify.review_below:
@@ -201,13 +209,23 @@ class Pipeline:
             raise _Passing(f"no draft yet: internal error {type(e).__name__}: {e}") from e
         return None, error
 
-    def redraft(self, pk: int) -> int | None:
-        """Draft again for a message whose category the assistant corrected; the new draft id."""
+    def _too_old(self, parsed: ParsedMessage) -> bool:
+        """Is the message older than the drafting window? (no Date: treated as new)"""
+        days = self.cfg.replies.draft_window_days
+        if not days or parsed.date is None:
+            return False
+        date = parsed.date if parsed.date.tzinfo else parsed.date.replace(tzinfo=UTC)
+        return date < self.clock() - timedelta(days=days)
+
+    def redraft(self, pk: int, reason: str = "corrected by the assistant") -> int | None:
+        """Draft again for a message whose category the assistant corrected, or one the
+        drafting window left without a draft (asked for: the window does not apply); the new
+        draft id."""
         row = self.store.require("messages", pk)
         if drafts.reply_approved(self.store, pk):
             return None  # already answered (or being answered): never a second reply
         parsed = parse_message(row["raw"])
-        decision = Classification(row["category"], 1.0, ["corrected by the assistant"])
+        decision = Classification(row["category"], 1.0, [reason])
         responder = self.responders.get(decision.category)
         if (responder is None or parsed.calendar_method
                 or automation_signals(parsed, self.own_addresses)):

@@ -19,11 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from inboxops.errors import InboxopsError, StateError
 from inboxops.store import intake, messages, migrations
 from inboxops.store.clock import now_iso
+from inboxops.store.lean import Database
 from inboxops.store.migrations import MIGRATIONS
 
 __all__ = ["MIGRATIONS", "Store", "now_iso"]
@@ -67,7 +66,7 @@ class Store:
                 raise InboxopsError(f"cannot create the folder of the database {path}: "
                                     f"{e.strerror}. Fix: [store] path") from None
         conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-        self.db = sqlite_utils.Database(conn)
+        self.db = Database(conn)
         self.conn = conn
         # Switching the journal mode writes to the file: only a new database needs it (WAL
         # is persistent), and a reader must not wait on a writer for it.

@@ -135,3 +135,13 @@ def waiting(store: Store, review_below: float) -> list[dict[str, Any]]:
         "SELECT d.id, d.category, d.language, d.to_addr, d.to_name, d.subject, d.created_at,"
         " m.confidence < ? AS review FROM drafts d JOIN messages m ON m.id = d.message_pk"
         " WHERE d.state = 'pending' ORDER BY d.created_at, d.id", (review_below,))
+
+
+def sync_mark(store: Store) -> tuple[int, int]:
+    """(latest draft event, drafts whose copy is missing from Drafts): when neither changed
+    and no removal timer runs, the mail-client round has nothing new to do on our side."""
+    row = store.one(
+        "SELECT (SELECT id FROM events WHERE entity = 'draft' ORDER BY id DESC LIMIT 1) AS ev,"
+        " (SELECT count(*) FROM drafts WHERE state = 'pending' AND missing_since IS NOT NULL)"
+        " AS missing")
+    return (int(row["ev"] or 0), int(row["missing"] or 0)) if row else (0, 0)

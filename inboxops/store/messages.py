@@ -187,12 +187,14 @@ def to_sort(store: Store, source: str, review_below: float) -> list[dict[str, An
     )
 
 
-def mark_sorted(store: Store, pk: int, review_below: float) -> None:
-    """The message is in its folder: remember which, to tell the assistant's moves apart."""
-    store.conn.execute(
-        f"UPDATE messages SET sort_state = 'done', filed_category = {_SORT_TARGET} "
-        "WHERE id = ?", (review_below, pk)
-    )
+def mark_sorted(store: Store, pks: list[int], review_below: float) -> None:
+    """These messages are in their folders: remember which, to tell the assistant's moves
+    apart. One statement per 500 ids: a backlog is marked per sorted batch."""
+    for start in range(0, len(pks), 500):
+        chunk = pks[start:start + 500]
+        store.conn.execute(
+            f"UPDATE messages SET sort_state = 'done', filed_category = {_SORT_TARGET} "
+            f"WHERE id IN ({','.join('?' * len(chunk))})", (review_below, *chunk))
 
 
 def latest_processed(store: Store, source: str, message_id: str) -> dict[str, Any] | None:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlite_utils import Database, Migrations
-
 from inboxops.store.intake import without_port
+from inboxops.store.lean import Database, Migrations
 
 # Which migration set the rows of `migrations` belong to (sqlite-utils keeps several apart).
 SET = "inboxops"
@@ -272,6 +271,14 @@ def _m042_message_retries(db: Database) -> None:
     db.execute("ALTER TABLE messages ADD COLUMN next_attempt_at TEXT")
 
 
+def _m043_sort_pending_index(db: Database) -> None:
+    # Every work pass asks which processed messages are still to be sorted (`to_sort`): a
+    # partial index keeps that a lookup of the few pending ones, not a scan of every message
+    # (310 ms a pass at 100,000 messages, issue 15).
+    db.execute("CREATE INDEX messages_sort_pending ON messages(source, id)"
+               " WHERE sort_state = 'pending' AND state = 'processed'")
+
+
 # The order they are applied in; a new migration goes at the end, under a new name.
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("001_initial", _m001_initial),
@@ -289,6 +296,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("040_duplicates", _m040_duplicates),
     ("041_mailbox_identity", _m041_mailbox_identity),
     ("042_message_retries", _m042_message_retries),
+    ("043_sort_pending_index", _m043_sort_pending_index),
 ]
 
 
