@@ -49,15 +49,22 @@ def scored(paths: Sequence[Path]) -> list[Row]:
     return rows
 
 
-def folds(rows: list[Row], k: int, seed: int) -> list[int]:
-    """A fold number per row, dealt round-robin within each language after a seeded shuffle."""
-    fold = [0] * len(rows)
+def shuffled_by_language(rows: list[Row], seed: int) -> list[list[int]]:
+    """The row numbers of each language, in a seeded random order (splits keep the languages
+    in proportion)."""
     by_lang: dict[str, list[int]] = defaultdict(list)
     for i, (item, _, _) in enumerate(rows):
         by_lang[item.lang].append(i)
     rng = random.Random(seed)
     for indices in by_lang.values():
         rng.shuffle(indices)
+    return list(by_lang.values())
+
+
+def folds(rows: list[Row], k: int, seed: int) -> list[int]:
+    """A fold number per row, dealt round-robin within each language after a seeded shuffle."""
+    fold = [0] * len(rows)
+    for indices in shuffled_by_language(rows, seed):
         for j, i in enumerate(indices):
             fold[i] = j % k
     return fold
@@ -109,12 +116,7 @@ def choose_threshold(rows: list[Row], probs: list[float], target: float) -> floa
 
 def halves(rows: list[Row], seed: int, threshold: float) -> dict[str, Any]:
     half = [0] * len(rows)
-    by_lang: dict[str, list[int]] = defaultdict(list)
-    for i, (item, _, _) in enumerate(rows):
-        by_lang[item.lang].append(i)
-    rng = random.Random(seed)
-    for indices in by_lang.values():
-        rng.shuffle(indices)
+    for indices in shuffled_by_language(rows, seed):
         for j, i in enumerate(indices):
             half[i] = int(j >= len(indices) / 2)
     out = {}

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, NamedTuple, TypedDict
+from typing import Any, Literal, NamedTuple, Self, TypedDict
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -202,6 +202,27 @@ service ipc {
 """
 
 
+class _Running:
+    """`with server:` starts it and stops it again, for every test server below."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
 class MailServerUnavailable(RuntimeError):
     """A mail server could not be started; the message says what to install or look at."""
 
@@ -297,7 +318,7 @@ def _wait_for_banner(
     return False
 
 
-class DovecotInstance:
+class DovecotInstance(_Running):
     """A private Dovecot 2.3 (IMAP + IMAPS + LMTP) running from a temporary directory.
 
     Start once per test session (start ~30 ms, but stop ~1.1 s: Dovecot's master waits for
@@ -410,17 +431,6 @@ class DovecotInstance:
         self._terminate()
         if remove:
             shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> DovecotInstance:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _terminate(self) -> None:
         proc, self._proc = self._proc, None
@@ -745,7 +755,7 @@ class _BearerCaptureHandler(_CaptureHandler):
         return await self._bearer(server, args, "OAUTHBEARER")
 
 
-class SmtpSink:
+class SmtpSink(_Running):
     """Capturing SMTP server (aiosmtpd) on 127.0.0.1, running in a background thread.
 
     * Every accepted message lands in `messages` with its raw bytes exactly as sent
@@ -858,24 +868,13 @@ class SmtpSink:
             self._running = False
             self._controller.stop()
 
-    def __enter__(self) -> SmtpSink:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
 
 def unique_address(prefix: str = "office") -> str:
     """A fresh address in the test domain, e.g. office-3f9a1c2b@example.test."""
     return f"{prefix}-{secrets.token_hex(4)}@example.test"
 
 
-class SlowAppendProxy:
+class SlowAppendProxy(_Running):
     """A TCP proxy in front of an IMAP server (plain, no TLS) that holds every APPEND command
     for `delay` seconds before passing it on: a slow Sent folder, as a large message on a slow
     link or a busy server gives one. Everything else passes through untouched.
@@ -950,19 +949,8 @@ class SlowAppendProxy:
             self._thread.join(10)
         self._loop.close()
 
-    def __enter__(self) -> SlowAppendProxy:
-        return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-class SlowHttpsFeed:
+class SlowHttpsFeed(_Running):
     """An HTTPS server on 127.0.0.1 that answers every GET with `body` after `delay` seconds:
     a calendar feed on a slow provider. Clients trust it through `tls_files.cert_path`
     (e.g. SSL_CERT_FILE). `started` and `served` count the requests begun and answered."""
@@ -1012,13 +1000,3 @@ class SlowHttpsFeed:
             self._thread.join(10)
         self._httpd.server_close()
 
-    def __enter__(self) -> SlowHttpsFeed:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
