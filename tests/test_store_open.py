@@ -17,7 +17,7 @@ import pytest
 from configs import maildir_config
 from helpers import invoke
 
-from inboxops.store import Store
+from inboxops.store import Store, messages
 
 # What takes SQLite's write lock or changes the file: a write transaction, any DML or DDL, and
 # switching the journal mode.
@@ -148,3 +148,26 @@ def test_a_database_of_the_old_runner_keeps_its_migrations(tmp_path: Path) -> No
     old.close()
     reopened = Store(db)
     assert reopened.pending_migrations() == []
+
+
+def test_raw_bytes_move_out_of_the_message_row_and_stay_exact(tmp_path: Path) -> None:
+    """044_raw_apart: a database whose messages kept their bytes in the row (every update of
+    the row rewrote them) gets them in `message_raw`, byte for byte, and the row loses them."""
+    db = tmp_path / "s.db"
+    store = Store(db)
+    raw = b"Subject: x\r\n\r\n" + bytes(range(256)) * 40  # binary, and past one page
+    with store.tx():  # as if the database predated 044
+        store.conn.execute("DROP TABLE message_raw")
+        store.conn.execute("ALTER TABLE messages ADD COLUMN raw BLOB")
+        store.conn.execute(
+            "INSERT INTO messages (source, folder, source_key, sha256, size, raw, received_at)"
+            " VALUES ('src', 'INBOX', 'k', ?, ?, ?, '2026-01-01T00:00:00+00:00')",
+            (hashlib.sha256(raw).hexdigest(), len(raw), raw))
+        store.conn.execute("DELETE FROM migrations WHERE name = '044_raw_apart'")
+    store.close()
+    again = Store(db)
+    pk = again.one("SELECT id FROM messages WHERE source_key = 'k'")["id"]  # type: ignore[index]
+    assert messages.raw_of(again, pk) == raw
+    assert "raw" not in again.db.table("messages").columns_dict
+    assert again.record_incoming("src", "INBOX", "k2", raw) is None  # same bytes: known
+    again.close()

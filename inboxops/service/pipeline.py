@@ -224,7 +224,9 @@ class Pipeline:
         row = self.store.require("messages", pk)
         if drafts.reply_approved(self.store, pk):
             return None  # already answered (or being answered): never a second reply
-        parsed = parse_message(row["raw"])
+        raw = messages.raw_of(self.store, pk)
+        assert raw is not None  # recorded with the message, in the same transaction
+        parsed = parse_message(raw)
         decision = Classification(row["category"], 1.0, [reason])
         responder = self.responders.get(decision.category)
         if (responder is None or parsed.calendar_method

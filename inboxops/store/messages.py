@@ -36,11 +36,12 @@ def record_incoming(
             return None
         cur = store.conn.execute(
             "INSERT INTO messages (source, folder, source_key, uidvalidity, uid, sha256, size,"
-            " raw, received_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'received')",
-            (source, folder, key, uidvalidity, uid, digest, len(raw), raw, now_iso()),
+            " received_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'received')",
+            (source, folder, key, uidvalidity, uid, digest, len(raw), now_iso()),
         )
         pk = cur.lastrowid
         assert pk is not None
+        store.conn.execute("INSERT INTO message_raw (message_pk, raw) VALUES (?, ?)", (pk, raw))
         store.event("message", pk, "received", {"source": source, "key": key})
     return pk
 
@@ -143,9 +144,17 @@ def oldest_received(store: Store, limit: int, now: str | None = None) -> list[di
     """(id, raw) of up to `limit` messages waiting to be processed, oldest first: new ones,
     and those retrying whose time has come by `now` (default: the present)."""
     return store.query(
-        "SELECT id, raw FROM messages WHERE state = 'received' OR (state = 'retrying' AND "
-        "next_attempt_at <= ?) ORDER BY id LIMIT ?", (now or now_iso(), limit)
+        "SELECT m.id, r.raw FROM messages m JOIN message_raw r ON r.message_pk = m.id"
+        " WHERE m.state = 'received' OR (m.state = 'retrying' AND m.next_attempt_at <= ?)"
+        " ORDER BY m.id LIMIT ?", (now or now_iso(), limit)
     )
+
+
+def raw_of(store: Store, pk: int) -> bytes | None:
+    """The bytes of a recorded message, exactly as they arrived; None if there is no such one."""
+    row = store.conn.execute("SELECT raw FROM message_raw WHERE message_pk = ?",
+                             (pk,)).fetchone()
+    return bytes(row[0]) if row else None
 
 
 def next_retry(store: Store) -> str | None:

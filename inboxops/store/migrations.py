@@ -279,6 +279,17 @@ def _m043_sort_pending_index(db: Database) -> None:
                " WHERE sort_state = 'pending' AND state = 'processed'")
 
 
+def _m044_raw_apart(db: Database) -> None:
+    # A message's raw bytes (9 KiB on average, megabytes with attachments) lived in its row,
+    # before the columns every stage updates (state, category, sort_state...): each update
+    # rewrote the blob's overflow pages and every read of a late column walked them. The bytes
+    # are written once and read rarely, so they get a table of their own (issue 15).
+    db.execute("CREATE TABLE message_raw (message_pk INTEGER PRIMARY KEY "
+               "REFERENCES messages(id), raw BLOB NOT NULL)")
+    db.execute("INSERT INTO message_raw (message_pk, raw) SELECT id, raw FROM messages")
+    db.execute("ALTER TABLE messages DROP COLUMN raw")
+
+
 # The order they are applied in; a new migration goes at the end, under a new name.
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("001_initial", _m001_initial),
@@ -297,6 +308,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("041_mailbox_identity", _m041_mailbox_identity),
     ("042_message_retries", _m042_message_retries),
     ("043_sort_pending_index", _m043_sort_pending_index),
+    ("044_raw_apart", _m044_raw_apart),
 ]
 
 

@@ -62,7 +62,8 @@ def draft(store: Store, draft_id: int) -> dict[str, Any] | None:
 def raw_message(store: Store, draft_id: int) -> bytes | None:
     """The bytes of the message a draft answers (to show its HTML)."""
     row = store.one(
-        "SELECT m.raw FROM drafts d JOIN messages m ON m.id = d.message_pk WHERE d.id = ?",
+        "SELECT r.raw FROM drafts d JOIN message_raw r ON r.message_pk = d.message_pk"
+        " WHERE d.id = ?",
         (draft_id,),
     )
     return bytes(row["raw"]) if row else None
