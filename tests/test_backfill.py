@@ -94,20 +94,20 @@ def test_interrupted_backfill_resumes_and_processes_every_message_once(
     cli(config, "run", "--once")  # first start: the backlog is left for the backfill
     assert subjects(tmp_path / "inboxops.db") == []
 
-    real = Pipeline._process
+    real = Pipeline._outcome
     calls = {"n": 0}
 
-    def process_then_die(self: Pipeline, pk: int, parsed: Any) -> None:
+    def process_then_die(self: Pipeline, pk: int, parsed: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 170:
             raise Crash  # kill -9 in the middle of a batch
-        real(self, pk, parsed)
+        return real(self, pk, parsed)
 
-    monkeypatch.setattr(Pipeline, "_process", process_then_die)
+    monkeypatch.setattr(Pipeline, "_outcome", process_then_die)
     with pytest.raises(Crash):
         CliRunner().invoke(main, ["--config", str(config), "backfill", "--since", "7d"],
                            catch_exceptions=False)
-    monkeypatch.setattr(Pipeline, "_process", real)
+    monkeypatch.setattr(Pipeline, "_outcome", real)
     db = sqlite3.connect(tmp_path / "inboxops.db")
     total, done, finished = db.execute("SELECT total, done, finished_at FROM backfills"
                                        ).fetchone()

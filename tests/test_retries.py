@@ -20,8 +20,9 @@ from mailfactory import client_mail
 
 from inboxops.config import Config, load
 from inboxops.defaults import TEMPLATES
+from inboxops.errors import ParseError
 from inboxops.responders.render import MAX_OUTPUT
-from inboxops.service import digest, status
+from inboxops.service import digest, status, triage
 from inboxops.service.pipeline import Pipeline
 from inboxops.store import Store
 
@@ -120,12 +121,13 @@ def test_a_bug_in_one_stage_is_retried(
     _cfg, store, pipeline, clock = office
     pk = store.record_incoming("maildir:x", "INBOX", "k1", client_mail(body=INQUIRY))
     assert pk is not None
-    real = pipeline.chain.classify
-    monkeypatch.setattr(pipeline.chain, "classify", lambda _m: 1 / 0)
+    responder = pipeline.responders["inquiry"]
+    real = responder.draft
+    monkeypatch.setattr(responder, "draft", lambda *_a: 1 / 0)
     pipeline.process_pending()
     row = state(store, pk)
     assert row["state"] == "retrying" and "ZeroDivisionError" in row["error"]
-    monkeypatch.setattr(pipeline.chain, "classify", real)
+    monkeypatch.setattr(responder, "draft", real)
     clock.now += timedelta(minutes=2)
     pipeline.process_pending()
     assert state(store, pk)["state"] == "processed" and n_drafts(store) == 1
@@ -188,3 +190,19 @@ def test_the_daemon_picks_the_message_up_again_once_the_template_is_fixed(
     cli(config, "run", "--once")
     assert db.execute("SELECT state FROM messages").fetchall() == [("processed",)]
     assert db.execute("SELECT count(*) FROM drafts").fetchone() == (1,)
+
+
+def test_a_classifier_that_fails_in_the_worker_means_retry_not_quarantine(
+    office: tuple[Config, Store, Pipeline, Clock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Classification runs in the parser processes (service.triage): a bug there comes back as
+    an error to retry, unlike bytes that cannot be parsed."""
+    cfg, _store, _pipeline, _clock = office
+    triage.start(triage.Setup.of(cfg))  # as the pool's initializer does in a worker
+    chain = triage._Worker.chain
+    assert chain is not None
+    monkeypatch.setattr(chain, "classify", lambda _m: 1 / 0)
+    result = triage.triage(client_mail(body=INQUIRY))
+    assert result.decision is None and result.error and "ZeroDivisionError" in result.error
+    with pytest.raises(ParseError):
+        triage.triage(b"\r\n\r\n")  # not a message: raised, and the pool quarantines it

@@ -13,14 +13,15 @@ the daemon runs it in its worker pool, each thread on its own store (`Pipeline.o
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from inboxops.classifiers import Chain
-from inboxops.classifiers.signals import automation_signals, courtesy_signals
+from inboxops.classifiers.signals import automation_signals
 from inboxops.config import Config
 from inboxops.errors import InboxopsError, StateError
 from inboxops.intake.parse import parse_message
@@ -32,8 +33,11 @@ from inboxops.responders import RESPONDERS, Draft, Responder, ack, meetings
 from inboxops.responders.busy import feed_busy
 from inboxops.responders.compose import reply_subject
 from inboxops.responders.render import Renderer
+from inboxops.service.triage import Setup, Triaged, build_chain, start, triage
 from inboxops.store import Store, drafts, messages
 from inboxops.store import meetings as stored_meetings
+
+__all__ = ["Pipeline", "build_chain"]
 
 log = logging.getLogger(__name__)
 # The staff's calendar feed is read again after this long (a burst of requests shares one read).
@@ -41,16 +45,6 @@ FEED_TTL = timedelta(minutes=5)
 # Waits before a message whose processing failed is tried again; the last one repeats forever.
 RETRY_BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
                  timedelta(hours=1))
-
-
-def build_chain(cfg: Config, store: Store | None = None) -> Chain:
-    """The classifier chain config names, with shared knowledge (our own addresses, and the
-    store where the assistant's corrections are kept)."""
-    shared: dict[str, dict[str, Any]] = {
-        "signals": {"own_addresses": frozenset(cfg.own_addresses)},
-        "learned": {"store": store},
-    }
-    return Chain.from_names(cfg.classify.chain, options=cfg.classify.options, shared=shared)
 
 
 class Pipeline:
@@ -62,10 +56,11 @@ class Pipeline:
         self.cfg = cfg
         self.store = store
         self.clock = clock
-        self.chain = build_chain(cfg, store)
         self.own_addresses = frozenset(cfg.own_addresses)
         self.renderer = Renderer(cfg.replies.templates)
-        self.parser = ParsePool()
+        # Parse AND classify in the worker processes (service.triage): both pure CPU.
+        self.parser: ParsePool[Triaged] = ParsePool(
+            parser=triage, initializer=start, initargs=(Setup.of(cfg),))
         # [fetched at, busy spans]: one list, shared by the copies `on` makes
         self._feed_cache: list[Any] = [None, []]
         self.responders: dict[str, Responder] = {
@@ -75,13 +70,25 @@ class Pipeline:
     def process_pending(self, limit: int = 500) -> int:
         """Process up to `limit` received (or due retrying) messages, oldest first; return how
         many moved on (one whose failure could not even be noted stays, and is not counted,
-        so a caller looping until 0 does not spin on a full disk)."""
+        so a caller looping until 0 does not spin on a full disk).
+
+        The outcomes are written in one transaction per run of messages that need no draft (a
+        backlog is mostly such: sorted, not answered), each message in a savepoint of its own;
+        a message that is drafted is written on its own first, so the next one's draft sees
+        its meeting slot and its thread."""
         now = self.clock().isoformat(timespec="seconds")
         rows = messages.oldest_received(self.store, limit, now)
-        stuck = 0
-        for pk, parsed in self.parser.parse([(row["id"], row["raw"]) for row in rows]):
-            stuck += not self._process(pk, parsed)
-        return len(rows) - stuck
+        moved = 0
+        run: list[_Outcome] = []
+        for pk, result in self.parser.parse([(row["id"], row["raw"]) for row in rows]):
+            outcome = self._outcome(pk, result)
+            if outcome.responder is not None:
+                moved += self._write(run)
+                run = []
+                moved += self._write([self._drafted(outcome)])
+            else:
+                run.append(outcome)
+        return moved + self._write(run)
 
     def close(self) -> None:
         """Stop the parser processes, if any were started."""
@@ -89,26 +96,86 @@ class Pipeline:
 
     def on(self, store: Store) -> Pipeline:
         """This pipeline on another store connection, for another thread (sqlite3 connections
-        stay in their thread): its own classifier chain, whose learned part reads that store;
-        the same parser processes, templates, responders and feed cache."""
+        stay in their thread): the same parser processes, templates, responders and feed
+        cache."""
         if store is self.store:
             return self
         view = copy.copy(self)
         view.store = store
-        view.chain = build_chain(self.cfg, store)
         return view
 
-    def _process(self, pk: int, parsed: ParsedMessage | Exception) -> bool:
-        """Classify and draft one parsed message; never raises: bytes that cannot be parsed
-        are quarantined, any other failure is retried later. False if even that failed."""
-        if isinstance(parsed, Exception):
-            self._quarantine(pk, f"cannot parse: {parsed}")
-            return True
+    def _outcome(self, pk: int, result: Triaged | Exception) -> _Outcome:
+        """What to do with one message, decided without writing: quarantine bytes that cannot
+        be parsed, retry a classification that failed, else its category (and whether it is
+        to be drafted)."""
+        if isinstance(result, Exception):
+            return _Outcome(pk, quarantine=f"cannot parse: {result}")
+        if result.decision is None:
+            return _Outcome(pk, retry=result.error or "classification failed")
+        parsed, decision = result.parsed, result.decision
+        robot, suppress = result.robot, result.robot + result.courtesy
+        responder = self.responders.get(decision.category)
+        wants_draft = False
+        if parsed.calendar_method:
+            pass  # iTIP business (ICS-9/10): answers update the meeting; nothing is drafted
+        elif decision.confidence < self.cfg.classify.min_confidence or decision.lean:
+            decision = _noted(decision, "too unsure to draft: left for the assistant to sort")
+        elif responder is not None and not robot and self._too_old(parsed):
+            # A backlog of months is history: a draft (and a meeting slot search) only for
+            # mail a person would still answer today; `inboxops redraft ID` writes one anyway.
+            decision = _noted(decision, f"older than {self.cfg.replies.draft_window_days} "
+                              "days: no draft unless asked (inboxops redraft)")
+        elif responder is not None and not robot:
+            wants_draft = True
+        if decision.confidence < self.cfg.classify.review_below:
+            # The review lane: sorted to Review, listed as needing you; a draft written in the
+            # most likely category is shown as uncertain (drafts, show, digest).
+            decision = _noted(decision, f"confidence below {self.cfg.classify.review_below:.2f}"
+                              ": needs review")
+        return _Outcome(pk, parsed=parsed, decision=decision, suppress=suppress,
+                        responder=responder if wants_draft else None)
+
+    def _drafted(self, outcome: _Outcome) -> _Outcome:
+        """The outcome with its draft rendered (outside any transaction: drafting a meeting may
+        read the busy calendar over HTTPS), or to be retried if drafting failed for now."""
+        assert outcome.responder is not None and outcome.parsed and outcome.decision
         try:
-            self._process_parsed(pk, parsed)
+            draft, error = self._draft(outcome.pk, outcome.responder, outcome.parsed,
+                                       outcome.decision)
         except _Passing as e:
-            return self._retry(pk, str(e))
+            return _Outcome(outcome.pk, retry=str(e))
+        return dataclasses.replace(outcome, draft=draft, error=error, responder=None)
+
+    def _write(self, outcomes: list[_Outcome]) -> int:
+        """Write the outcomes in one transaction, each in a savepoint: a message whose writes
+        fail is retried later, without undoing the others. How many moved on."""
+        if not outcomes:
+            return 0
+        moved = 0
+        try:
+            with self.store.tx():
+                for outcome in outcomes:
+                    moved += self._write_one(outcome)
+                    if not self.store.conn.in_transaction:
+                        raise _BatchLost  # SQLite ended it (a full disk): nothing was kept
+        except Exception as e:  # noqa: BLE001 - the messages stay, taken at the next pass
+            log.warning("could not record the outcome of %d message(s) yet: %s",
+                        len(outcomes), e)
+            return 0
+        return moved
+
+    def _write_one(self, outcome: _Outcome) -> bool:
+        pk = outcome.pk
+        if outcome.quarantine is not None:
+            self._quarantine(pk, outcome.quarantine)
+            return True
+        if outcome.retry is not None:
+            return self._retry(pk, outcome.retry)
+        try:
+            self._record(outcome)
         except Exception as e:  # a bug here must not stop the queue behind it
+            if not self.store.conn.in_transaction:
+                return False
             log.exception("message %s: processing failed", pk)
             return self._retry(pk, f"processing failed: {type(e).__name__}: {e}")
         return True
@@ -134,48 +201,22 @@ class Pipeline:
             return False
         return True
 
-    def _process_parsed(self, pk: int, parsed: ParsedMessage) -> None:
-        decision = self.chain.classify(parsed)
-        robot = automation_signals(parsed, self.own_addresses)
-        suppress = robot + courtesy_signals(parsed)
-        draft, meeting, error = None, None, None
-        responder = self.responders.get(decision.category)
-        if parsed.calendar_method:
-            # iTIP business (ICS-9/10): answers update the meeting, whatever the classifier
-            # thought of the words; nothing is ever drafted.
-            error = bookings.record_answer(self.store, pk, parsed, self.cfg.mailbox.authserv_id)
-        elif decision.confidence < self.cfg.classify.min_confidence or decision.lean:
-            decision = Classification(
-                decision.category, decision.confidence,
-                [*decision.reasons, "too unsure to draft: left for the assistant to sort"],
-            )
-        elif responder is not None and not robot and self._too_old(parsed):
-            # A backlog of months is history: a draft (and a meeting slot search) only for
-            # mail a person would still answer today; `inboxops redraft ID` writes one anyway.
-            decision = Classification(
-                decision.category, decision.confidence,
-                [*decision.reasons, f"older than {self.cfg.replies.draft_window_days} days: no "
-                 "draft unless asked (inboxops redraft)"],
-            )
-        elif responder is not None and not robot:
-            draft, error = self._draft(pk, responder, parsed, decision)
-        if decision.confidence < self.cfg.classify.review_below:
-            # The review lane: sorted to Review, listed as needing you; a draft written in the
-            # most likely category is shown as uncertain (drafts, show, digest).
-            decision = Classification(
-                decision.category, decision.confidence,
-                [*decision.reasons, f"confidence below {self.cfg.classify.review_below:.2f}: "
-                 "needs review"],
-            )
+    def _record(self, outcome: _Outcome) -> None:
+        """The outcome of one processed message, in a savepoint of the caller's transaction."""
+        pk, parsed, decision = outcome.pk, outcome.parsed, outcome.decision
+        assert parsed is not None and decision is not None
+        draft, error = outcome.draft, outcome.error
         try:
             with self.store.tx():
-                if draft and draft.meeting:
-                    meeting = self._insert_meeting(pk, draft)
+                if parsed.calendar_method:
+                    error = bookings.record_answer(self.store, pk, parsed,
+                                                   self.cfg.mailbox.authserv_id)
+                meeting = self._insert_meeting(pk, draft) if draft and draft.meeting else None
                 if not self.store.transition(
                     "messages", pk, WAITING, "processed",
                     detail={"category": decision.category, "confidence": decision.confidence},
-                    **_message_fields(parsed, decision, suppress), sort_state="pending",
-                    error=error, thread_key=self._thread_key(parsed),
+                    **_message_fields(parsed, decision, outcome.suppress),
+                    sort_state="pending", error=error, thread_key=self._thread_key(parsed),
                 ):
                     raise _AlreadyTaken
                 if draft:
@@ -323,6 +364,29 @@ class Pipeline:
         )
         self.store.event("draft", draft_pk, "pending", {"message": pk})
         return draft_pk
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What processing decided for one message, before anything is written."""
+
+    pk: int
+    quarantine: str | None = None  # the bytes cannot be parsed
+    retry: str | None = None  # a failure that can pass
+    parsed: ParsedMessage | None = None
+    decision: Classification | None = None
+    suppress: list[str] = field(default_factory=list)
+    responder: Responder | None = None  # to be drafted by this one
+    draft: Draft | None = None
+    error: str | None = None  # a note on the message (say, no free slot)
+
+
+def _noted(decision: Classification, note: str) -> Classification:
+    return Classification(decision.category, decision.confidence, [*decision.reasons, note])
+
+
+class _BatchLost(Exception):
+    """SQLite rolled the whole transaction back by itself (it does so on a full disk)."""
 
 
 class _AlreadyTaken(Exception):
