@@ -8,7 +8,7 @@ from typing import Any
 
 from mailfactory import client_mail
 
-from inboxops.intake.imap import fetch_bodies
+from inboxops.intake.imap import fetch_bodies, fetch_sizes
 
 
 def test_a_batch_comes_back_byte_for_byte_by_uid(imap_user: Any) -> None:
@@ -30,3 +30,14 @@ def test_a_batch_comes_back_byte_for_byte_by_uid(imap_user: Any) -> None:
     assert [got[u] for u in uids] == [raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
                                       for raw in tricky]
     assert all(b"\\Seen" not in f for f in flags.values())  # PEEK: nothing marked read
+
+
+def test_sizes_come_by_uid_as_the_server_counts_them(imap_user: Any) -> None:
+    for n in (10, 5000):
+        imap_user.dovecot.append(imap_user.address, client_mail(body="x" * n))
+    with imap_user.dovecot.client(imap_user.address) as c:
+        c.select_folder("INBOX")
+        uids = sorted(c.search("ALL"))
+        expected = {u: d[b"RFC822.SIZE"] for u, d in c.fetch(uids, ["RFC822.SIZE"]).items()}
+        assert fetch_sizes(c, [*uids, max(uids) + 9]) == expected
+    assert expected[uids[1]] > expected[uids[0]] + 4000

@@ -78,6 +78,24 @@ def fetch_bodies(client: IMAPClient, uids: list[int]) -> dict[int, bytes]:
     return {uid: found[uid] for uid in uids if uid in found}
 
 
+_SIZE_ITEM = re.compile(rb"\bRFC822\.SIZE (\d+)")
+
+
+def fetch_sizes(client: IMAPClient, uids: list[int]) -> dict[int, int]:
+    """UID -> size in bytes, read the same direct way as `fetch_bodies`."""
+    typ, data = client._imap.uid("FETCH", join_message_ids(uids), "(UID RFC822.SIZE)")
+    if typ != "OK":
+        raise MailboxError(f"UID FETCH failed: {data!r}")
+    sizes: dict[int, int] = {}
+    for item in data:
+        line = item[0] if isinstance(item, tuple) else item
+        if isinstance(line, bytes):
+            uid, size = _UID_ITEM.search(line), _SIZE_ITEM.search(line)
+            if uid and size:
+                sizes[int(uid[1])] = int(size[1])
+    return sizes
+
+
 class ImapSource:
     """An IMAP folder watched with IDLE (or polling), plus short-lived connections for actions."""
 
@@ -197,11 +215,11 @@ class ImapSource:
         first, so a backlog of big attachments never sits in memory at once)."""
         for start in range(0, len(uids), self.cfg.batch_size):
             chunk = uids[start:start + self.cfg.batch_size]
-            sizes = client.fetch(chunk, ["RFC822.SIZE"])
+            sizes = fetch_sizes(client, chunk)
             batch: list[int] = []
             total = 0
             for uid in chunk:
-                size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
+                size = sizes.get(uid, 0)
                 if batch and total + size > MAX_BATCH_BYTES:
                     yield batch
                     batch, total = [], 0

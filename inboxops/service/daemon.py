@@ -154,7 +154,7 @@ class Daemon:
         await self.outbox.deliver()
 
     def _process_batch(self, store: Store) -> int:
-        return self._pipeline_on(store).process_pending(limit=100)
+        return self._pipeline_on(store).process_pending(limit=400)
 
     def _sort_pending(self, store: Store) -> None:
         review_below = self.cfg.classify.review_below

@@ -88,6 +88,9 @@ class Pipeline:
                 moved += self._write([self._drafted(outcome)])
             else:
                 run.append(outcome)
+                if len(run) >= WRITE_RUN:  # while the workers go on with the next chunks
+                    moved += self._write(run)
+                    run = []
         return moved + self._write(run)
 
     def close(self) -> None:
@@ -398,6 +401,7 @@ class _Passing(Exception):
 
 
 WAITING = ("received", "retrying")  # the states a message is taken from
+WRITE_RUN = 64  # outcomes written in one transaction (a backlog's batch is written in runs)
 
 
 def _message_fields(
