@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from inboxops.intake.parse import parse_message
@@ -11,4 +12,6 @@ from inboxops.models import ParsedMessage
 def parse_or_hang(raw: bytes) -> ParsedMessage:
     if b"X-Test-Hang: yes" in raw:
         time.sleep(600)  # stands in for a quadratic header parse (gh-136063)
+    if b"X-Test-Die: yes" in raw:
+        os._exit(3)  # stands in for a worker killed by the kernel (out of memory)
     return parse_message(raw)

@@ -18,6 +18,7 @@ from helpers import NotifySocket, cli, drafts, drop, running_daemon, stop, wait_
 from mailfactory import client_mail
 
 from inboxops.defaults import TEMPLATES
+from inboxops.service.daemon import WORK_BATCH
 
 
 def systemd_env(notify: NotifySocket, **extra: str) -> dict[str, str]:
@@ -59,12 +60,13 @@ def test_ready_comes_before_the_leftovers_are_worked_off(
     and processed after it, with STATUS= showing the progress (a big backlog must not make a
     Type=notify start time out)."""
     with imap_user.client() as c:
-        for i in range(150):  # two work batches
+        for i in range(WORK_BATCH + 50):  # two work batches
             c.append("INBOX", client_mail(subject=f"order {i}", to=imap_user.address))
     config = imap_config(tmp_path, imap_user, smtp_sink)
     log_path = tmp_path / "daemon.log"
     with running_daemon(config, log_path, env=systemd_env(notify)) as proc:
-        wait_until(lambda: log_path.read_text().count(": processed") >= 150, timeout=60)
+        wait_until(lambda: log_path.read_text().count(": processed") >= WORK_BATCH + 50,
+                   timeout=120)
         assert stop(proc) == 0
     text = log_path.read_text()
     assert text.index("inboxops ready") < text.index(": received")  # before even recording

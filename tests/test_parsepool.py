@@ -78,3 +78,19 @@ def test_one_new_message_is_parsed_by_a_warm_worker_without_a_start_up_cost() ->
     finally:
         pool.close()
     assert sorted(took)[2] < 0.05, took  # a warm worker: about a millisecond; a new pool: more
+
+
+def test_a_worker_that_dies_costs_only_the_message_it_died_on() -> None:
+    """The workers are plain child processes: one that exits mid-chunk is replaced, the
+    message it died on is an error (quarantined), and the rest of its chunk is parsed."""
+    items = [(i, client_mail(subject=f"Question {i}")) for i in range(40)]
+    items[5] = (5, client_mail(subject="Fatal", headers={"X-Test-Die": "yes"}))
+    pool = ParsePool(workers=2, timeout=5, parser=parse_or_hang)
+    try:
+        outcome = dict(pool.parse(items))
+        again = dict(pool.parse([(99, client_mail(subject="After"))]))
+    finally:
+        pool.close()
+    assert isinstance(outcome[5], ParseError)
+    assert all(isinstance(outcome[i], ParsedMessage) for i in range(40) if i != 5)
+    assert isinstance(again[99], ParsedMessage) and again[99].subject == "After"

@@ -2,32 +2,37 @@
 
 Parsing is the slow stage (the stdlib header parser is pure Python, and quadratic on some
 hostile headers: PROTOCOLS.md PARSE-3, gh-136063). Every batch, one message or a backlog of
-hundreds, is parsed in a pool of worker processes while the main process records and sorts
-meanwhile; a message whose parse runs past the limit is reported as a timeout (the caller
-quarantines it) and the stuck worker is killed. Only a process can be cut off: a thread stuck in
-a parse would keep a core busy for good, so there is no in-process shortcut for small batches.
+thousands, is parsed in worker processes while the main process fetches, records and sorts; a
+message whose parse runs past the limit is reported as a timeout (the caller quarantines it)
+and the stuck worker is killed. Only a process can be cut off: a thread stuck in a parse would
+keep a core busy for good, so there is no in-process shortcut for small batches.
 
 The work function is the caller's (`parser`, a module-level function the workers import by
-name): the daemon's does the parse and the classification together, both pure CPU, so the
-main process keeps only I/O. A backlog goes to the workers in chunks (CHUNK messages, at most
-CHUNK_BYTES), one task each: per-message tasks cost the main process about as much as the
-parse saved. A chunk that runs past the limit is taken again one message at a time, so the
-message that hangs is found and the others in its chunk are parsed all the same.
+name): the daemon's parses and classifies together, both pure CPU. A backlog goes out in
+chunks (CHUNK messages, at most CHUNK_BYTES), one request each: per-message requests cost the
+main process about as much as the parse saved. A chunk that runs past the limit is taken again
+one message at a time, so the message that hangs is found and the others are parsed all the
+same. A worker that dies (killed, out of memory) counts as a timeout of what it held.
 
-Small batches stay fast because the workers stay warm: the daemon starts them (`warm`) at
-start-up, and they come from a fork server that has already imported the parser, so even a
-cold start or the fresh pool after a timeout costs tens of milliseconds, not a new interpreter.
-Measured for one ordinary message on 2 vCPUs: in-process 0.5 ms, a warm worker ~1 ms; a cold
-spawned pool 150-250 ms.
+The workers are plain child interpreters (`python -m inboxops.intake.parseworker`) talking
+pickles over a pipe pair, not a multiprocessing Pool: the Pool needs a fork server (the daemon
+has threads, so it cannot fork itself) and a resource tracker, two extra interpreters that
+weighed 45 MB of the 150 MB the whole process tree may use (issue 15). A worker starts in
+~0.2 s; the daemon starts them at start-up (`warm`), so the first message does not wait.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
+import subprocess
+import sys
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from multiprocessing.pool import Pool
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from inboxops.errors import ParseError
@@ -35,34 +40,49 @@ from inboxops.intake.parse import parse_message
 
 T = TypeVar("T")
 TIMEOUT_SECONDS = 20.0  # one message; a normal one takes a few milliseconds
-CHUNK = 32  # messages in one task of a backlog
+CHUNK = 32  # messages in one request of a backlog
 CHUNK_BYTES = 1 << 20  # and at most this many bytes: a chunk stays far inside the limit
+_HOME = str(Path(__file__).resolve().parents[2])  # the folder this inboxops package is in
 
 
-def _parse(raws: Sequence[bytes], parser: Callable[[bytes], Any]) -> list[Any]:
-    """In the worker: each result, or the error text (exceptions may not pickle)."""
-    out: list[Any] = []
-    for raw in raws:
-        try:
-            out.append(parser(raw))
-        except Exception as e:  # noqa: BLE001 - reported to the caller, who quarantines
-            out.append(_Failed(f"{type(e).__name__}: {e}"))
-    return out
-
-
-class _Failed(str):
+class Failed(str):
     """An error text from a worker (a plain str could be a parser's result)."""
 
 
-def _ready() -> bool:
-    """In the worker: nothing; running it proves the worker is up and the parser imported."""
-    return True
+def _name(fn: Callable[..., Any]) -> str:
+    return f"{fn.__module__}:{fn.__qualname__}"
+
+
+class _Worker:
+    """One child interpreter with its two pipe ends."""
+
+    def __init__(self, setup: bytes) -> None:
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "inboxops.intake.parseworker", str(to_child_r),
+             str(from_child_w)],
+            pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, close_fds=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(  # this very inboxops first
+                filter(None, [_HOME, os.environ.get("PYTHONPATH")]))})
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self.send_conn = Connection(to_child_w, readable=False)
+        self.recv_conn = Connection(from_child_r, writable=False)
+        self.send_conn.send_bytes(setup)
+        self.job: tuple[int, float] | None = None  # (chunk index, deadline) in flight
+        self.chunk: list[tuple[int, bytes]] = []  # what it holds
+
+    def kill(self) -> None:
+        for conn in (self.send_conn, self.recv_conn):
+            conn.close()
+        self.proc.kill()
+        self.proc.wait()
 
 
 class ParsePool(Generic[T]):
-    """A lazily started pool of parser processes. They are forked from a fork server, never
-    from the daemon itself: the daemon has threads, and forking a threaded process is unsafe.
-    `initializer(*initargs)` runs once in each worker (say, to build what the parser needs)."""
+    """Worker processes started on first use. `initializer(*initargs)` runs once in each
+    worker (say, to build what the parser needs); both are imported there by name."""
 
     def __init__(
         self, workers: int | None = None, timeout: float = TIMEOUT_SECONDS,
@@ -72,63 +92,106 @@ class ParsePool(Generic[T]):
         # One core stays with the main process, which fetches, records and sorts meanwhile.
         self.workers = workers or max(1, min(4, (os.cpu_count() or 2) - 1))
         self.timeout = timeout
-        self.parser = parser  # a module-level function: workers import it by name
-        self.initializer, self.initargs = initializer, initargs
-        self._pool: Pool | None = None
+        self._setup = pickle.dumps({
+            "path": sys.path, "parser": _name(parser),
+            "initializer": _name(initializer) if initializer else None, "initargs": initargs,
+        })
+        self._idle: list[_Worker] = []
         self._lock = threading.Lock()  # `warm` may race the first `parse` (daemon threads)
 
-    def _start(self) -> Pool:
+    def _take(self, count: int) -> list[_Worker]:
         with self._lock:
-            if self._pool is None:
-                context = multiprocessing.get_context("forkserver")
-                # Effective when this process starts its fork server, i.e. at the first pool.
-                context.set_forkserver_preload(
-                    [__name__, parse_message.__module__, self.parser.__module__])
-                self._pool = context.Pool(self.workers, self.initializer, self.initargs)
-            return self._pool
+            while len(self._idle) < count:
+                self._idle.append(_Worker(self._setup))
+            taken, self._idle = self._idle[:count], self._idle[count:]
+            return taken
+
+    def _give_back(self, workers: list[_Worker]) -> None:
+        with self._lock:
+            self._idle.extend(workers)
 
     def warm(self) -> None:
-        """Start the workers now, so the first message does not wait for them. Blocking for a
-        few milliseconds (it starts processes); the daemon calls it from its worker pool."""
-        self._start().apply_async(_ready)
+        """Start the workers now, so the first message does not wait for them (blocking for
+        a few milliseconds: it starts processes; the daemon calls it from its worker pool)."""
+        self._give_back(self._take(self.workers))
 
     def close(self) -> None:
         with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.terminate()
-            pool.join()
+            workers, self._idle = self._idle, []
+        for worker in workers:
+            worker.kill()
 
     def parse(self, items: list[tuple[int, bytes]]) -> Iterator[tuple[int, T | Exception]]:
         """(id, result or the error) for each item, in order; a message that takes longer
         than the time limit is a ParseError, whatever the size of the batch."""
-        pending = list(items)
-        while pending:
-            pool = self._start()
-            jobs = [(chunk, pool.apply_async(_parse, ([raw for _, raw in chunk], self.parser)))
-                    for chunk in _chunks(pending)]
-            for done, (chunk, job) in enumerate(jobs):
-                try:
-                    results: list[Any] = job.get(self.timeout * (1 if len(chunk) == 1 else 2))
-                except multiprocessing.TimeoutError:
-                    # A worker is stuck: kill the pool and go on in a fresh one. Alone, the
-                    # message is the culprit; in a chunk, each is tried again on its own.
-                    self.close()
-                    rest = [item for later, _ in jobs[done + 1:] for item in later]
-                    if len(chunk) == 1:
-                        yield chunk[0][0], ParseError(
-                            f"parsing took longer than {self.timeout:g} s")
-                        pending = rest
-                    else:
-                        yield from self._one_by_one(chunk)
-                        pending = rest
-                    break
-                for (pk, _), result in zip(chunk, results, strict=True):
-                    yield pk, (ParseError(result) if isinstance(result, _Failed) else result)
-            else:
-                pending = []
+        if not items:
+            return
+        chunks = deque(enumerate(_chunks(items)))
+        done: dict[int, list[tuple[int, T | Exception]]] = {}
+        next_out, total = 0, len(chunks)
+        workers = self._take(min(self.workers, total))
+        try:
+            while next_out < total:
+                for worker in workers:
+                    if worker.job is None and chunks:
+                        index, chunk = chunks.popleft()
+                        self._send(worker, index, chunk)
+                busy = {w.recv_conn: w for w in workers if w.job is not None}
+                if busy:
+                    deadline = min(w.job[1] for w in busy.values() if w.job)
+                    for conn in wait(list(busy), max(0.0, deadline - time.monotonic())):
+                        self._receive(busy[conn], done)  # type: ignore[index]
+                for i, worker in enumerate(workers):
+                    if worker.job is not None and worker.job[1] <= time.monotonic():
+                        workers[i] = self._replace(worker, done)
+                while next_out in done:
+                    yield from done.pop(next_out)
+                    next_out += 1
+        finally:
+            self._give_back([w for w in workers if w.job is None])
+            for worker in workers:
+                if worker.job is not None:  # the caller stopped early: its answer is unwanted
+                    worker.kill()
 
-    def _one_by_one(self, chunk: list[tuple[int, bytes]]) -> Iterator[tuple[int, T | Exception]]:
+    def _send(self, worker: _Worker, index: int, chunk: list[tuple[int, bytes]]) -> None:
+        worker.chunk = chunk
+        limit = self.timeout * (1 if len(chunk) == 1 else 2)
+        worker.job = (index, time.monotonic() + limit)
+        try:
+            worker.send_conn.send_bytes(pickle.dumps([raw for _, raw in chunk]))
+        except OSError:  # it died between two chunks: its chunk counts as stuck at once
+            worker.job = (index, 0.0)
+
+    def _receive(self, worker: _Worker, done: dict[int, list[tuple[int, T | Exception]]]
+                 ) -> None:
+        assert worker.job is not None
+        try:
+            results: list[Any] = pickle.loads(worker.recv_conn.recv_bytes())
+        except (EOFError, OSError):
+            worker.job = (worker.job[0], 0.0)  # died: handled as a timeout below
+            return
+        chunk = worker.chunk
+        done[worker.job[0]] = [
+            (pk, ParseError(r) if isinstance(r, Failed) else r)
+            for (pk, _), r in zip(chunk, results, strict=True)]
+        worker.job = None
+
+    def _replace(self, worker: _Worker, done: dict[int, list[tuple[int, T | Exception]]]
+                 ) -> _Worker:
+        """The worker is stuck (or dead): kill it; alone, its message is the culprit; in a
+        chunk, each message is tried again on its own (in this same call)."""
+        assert worker.job is not None
+        index, chunk = worker.job[0], worker.chunk
+        worker.kill()
+        if len(chunk) == 1:
+            done[index] = [(chunk[0][0], ParseError(
+                f"parsing took longer than {self.timeout:g} s (or its worker died)"))]
+        else:
+            done[index] = list(self._one_by_one(chunk))
+        return self._take(1)[0]
+
+    def _one_by_one(self, chunk: Sequence[tuple[int, bytes]]
+                    ) -> Iterator[tuple[int, T | Exception]]:
         for item in chunk:
             yield from self.parse([item])
 

@@ -78,6 +78,7 @@ INTAKE_GRACE = 3.0  # seconds the intake thread gets to leave IDLE and log out a
 # timeouts such a job has (IMAP read 60 s, the busy feed 15 s, a parse 20 s per message).
 JOB_PATIENCE = 90.0
 SORT_EVERY = 1000  # messages processed in a backlog between two sorting rounds
+WORK_BATCH = 400  # messages taken from the store per step of the work loop
 PASS_RECORD_INTERVAL = 30.0  # seconds between notes of a healthy poll in the store
 
 
@@ -154,7 +155,7 @@ class Daemon:
         await self.outbox.deliver()
 
     def _process_batch(self, store: Store) -> int:
-        return self._pipeline_on(store).process_pending(limit=400)
+        return self._pipeline_on(store).process_pending(limit=WORK_BATCH)
 
     def _sort_pending(self, store: Store) -> None:
         review_below = self.cfg.classify.review_below
