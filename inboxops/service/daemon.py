@@ -131,7 +131,8 @@ class Daemon:
     async def work(self) -> None:
         """Process what was recorded, sort it in the mailbox, send what is due."""
         unsorted = done = 0
-        while processed := await self._io(self._process_batch):
+        # A stop ends the backlog between two batches (each is written as it goes).
+        while not self.stopping.is_set() and (processed := await self._io(self._process_batch)):
             self.heartbeats.beat("work")  # a long backlog is progress, not a hang
             unsorted += processed
             done += processed
@@ -144,6 +145,8 @@ class Daemon:
                 unsorted = 0
                 if not await self._io(health.open_outage):
                     await self._io(self._sort_pending)
+        if self.stopping.is_set():
+            return  # the chores and the outbox are the next start's
         # While the watcher knows the mailbox is unreachable, the mailbox chores would only fail
         # and log a warning each (every few seconds, for as long as the outage lasts).
         if not await self._io(health.open_outage):
