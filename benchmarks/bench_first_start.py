@@ -1,26 +1,34 @@
 """The daemon's own first start over IMAP on a big INBOX, beside the anchors of the same run.
 
-    python benchmarks/bench_first_start.py CORPUS_DIR [--count 10000] [--idle-seconds 60]
-                                           [--stop-after 0.3] [--skip-anchors]
+    python benchmarks/bench_first_start.py CORPUS_DIR [--count 10000] [--drafts 1000]
+                     [--idle-seconds 60] [--stop-after 0.3] [--skip-anchors]
 
-CORPUS_DIR holds .eml files, e.g. made by ../shared/mailserver/perf/gen_corpus.py. Everything
-runs against one private loopback Dovecot (tests/mailservers.py), in this order:
+CORPUS_DIR holds .eml files, e.g. made by ../shared/mailserver/perf/gen_corpus.py (for
+`--count 100000`: `gen_corpus.py /tmp/perf-corpus-100k 100000 42`). Everything runs against
+one private loopback Dovecot (tests/mailservers.py), in this order:
 
 1. anchors on the loaded INBOX: imapclient FETCH BODY.PEEK[] in batches of 500, the same plus
    `email.message_from_bytes(policy=default)` (the naive path), and imapfilter fetching every
    message if it is installed;
 2. `inboxops run` (a separate process, as systemd starts it) from an empty store until every
    message is recorded, processed AND sorted in the mailbox: msg/s, the time to READY=1, and
-   the peak RSS of the whole process tree (daemon, parse workers, fork server, resource tracker)
-   sampled from /proc every 0.1 s;
-3. the same daemon left idle (`--idle-seconds`) with the drafts it made pending: IMAP commands
-   a minute (counted by a relay between daemon and Dovecot; IDLE/DONE re-arms counted apart)
-   and the CPU seconds a minute of the process tree;
+   the peak RSS of the whole process tree and of each role in it (daemon, fork server, parse
+   workers, resource tracker; sampled from /proc every 0.1 s) and the tree's peak PSS (every
+   1 s; RSS counts pages shared between the processes once per process);
+3. the same daemon idle with `--drafts` pending drafts published in its Drafts folder (the
+   default `[approval] mail_client = true`): once every draft is published and the relay saw
+   no command but IDLE/DONE for a few seconds, `--idle-seconds` of IMAP commands a minute by
+   name (counted by a relay between daemon and Dovecot; IDLE/DONE re-arms apart), CPU seconds
+   a minute of the process tree, and its RSS and PSS by role at the end;
 4. a fresh mailbox again, SIGTERM once `--stop-after` of the backlog is processed: seconds
    from the signal to the exit, and how many processed messages were left unsorted.
 
-The loading of the INBOX is not timed: the messages are written into the Maildir's cur/ as
-Dovecot's own delivery would, then one read-write SELECT settles the index.
+The pending drafts: the corpus is old mail, outside the drafting window, so the loader gives
+`--drafts` messages the daemon would answer a Date header and INTERNALDATE of the last hours
+(benchcorpus.py says how they are chosen and why not a wider window). The loading of the
+INBOX is not timed: the messages are streamed (never all in memory) into the Maildir's cur/
+as Dovecot's own delivery would, with the file's mtime as INTERNALDATE, then one read-write
+SELECT settles the index.
 """
 
 from __future__ import annotations
@@ -40,55 +48,54 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # the tree this script is in, for the drafts' chooser
 
+from benchcorpus import Corpus, pick_fresh  # noqa: E402
+from benchtree import ROLES, TreeSampler, snapshot, tree_cpu  # noqa: E402
 from mailservers import DovecotInstance  # noqa: E402  (the test suite's own Dovecot)
 
-TICK = os.sysconf("SC_CLK_TCK")
-PAGE = os.sysconf("SC_PAGE_SIZE")
+POLL = 0.5  # seconds between looks at the daemon's store (a count over 100,000 rows costs)
+QUIET = 5.0  # seconds without a command but IDLE/DONE that end the first Drafts round
 
 
 # -- the mailbox --------------------------------------------------------------------------------
 
-def load_corpus(corpus: Path, count: int) -> list[bytes]:
-    files = sorted(p for p in corpus.rglob("*.eml") if p.is_file())[:count]
-    if len(files) < count:
-        sys.exit(f"{corpus} holds {len(files)} .eml files, fewer than --count {count}")
-    return [p.read_bytes() for p in files]
-
-
-def fill_inbox(dovecot: DovecotInstance, user: str, raws: list[bytes]) -> None:
-    """Write the messages into cur/ (\\Seen) the way Dovecot's LDA names them, then settle the
-    index with one read-write SELECT a second later (Dovecot rescans a cur/ whose mtime is
-    from the current second on every open)."""
+def fill_inbox(dovecot: DovecotInstance, user: str, corpus: Corpus) -> None:
+    """Write the messages into cur/ (\\Seen) the way Dovecot's LDA names them, one at a time,
+    with each file's mtime as its INTERNALDATE; then settle the index with one read-write
+    SELECT a second later (Dovecot rescans a cur/ whose mtime is from the current second on
+    every open)."""
     with dovecot.client(user) as c:  # the first login creates the Maildir
         c.select_folder("INBOX")
     cur = dovecot.maildir(user) / "cur"
     host = socket.gethostname().replace("/", "_").replace(":", "_")
-    now = int(time.time())
-    for n, raw in enumerate(raws):
+    now, n = int(time.time()), len(corpus)
+    for i, (raw, when) in enumerate(corpus.messages()):
         lf = raw.replace(b"\r\n", b"\n")
-        crlf = lf.replace(b"\n", b"\r\n")
-        name = f"{now - len(raws) + n}.M{n}P{os.getpid()}.{host},S={len(lf)},W={len(crlf)}:2,S"
-        path = cur / name
+        size, wsize = len(lf), len(lf) + lf.count(b"\n")
+        path = cur / f"{now - n + i}.M{i}P{os.getpid()}.{host},S={size},W={wsize}:2,S"
         path.write_bytes(lf)
+        os.utime(path, (when, when))
         if dovecot.is_root:
             shutil.chown(path, dovecot.mail_user, dovecot.mail_group)
     time.sleep(1.1)
     with dovecot.client(user) as c:
+        c.socket().settimeout(600)  # indexing 100,000 new files takes a while
         info = c.select_folder("INBOX")
-        assert info[b"EXISTS"] == len(raws), info
+        assert info[b"EXISTS"] == n, info
 
 
-def new_user(dovecot: DovecotInstance, raws: list[bytes], tag: str) -> tuple[str, str]:
+def new_user(dovecot: DovecotInstance, corpus: Corpus, tag: str) -> tuple[str, str]:
     user, password = f"bench-{tag}-{os.getpid()}@example.test", "bench-pw"
     dovecot.add_user(user, password)
-    fill_inbox(dovecot, user, raws)
+    fill_inbox(dovecot, user, corpus)
     return user, password
 
 
@@ -170,65 +177,6 @@ class CountingRelay:
         self.server.close()
 
 
-# -- the process tree ---------------------------------------------------------------------------
-
-def tree(pid: int) -> list[int]:
-    """pid and all its descendants (from /proc/*/stat's ppid)."""
-    parents: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        parents.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += parents.get(p, [])
-    return out
-
-
-def tree_rss(pid: int) -> int:
-    total = 0
-    for p in tree(pid):
-        with contextlib.suppress(OSError):
-            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * PAGE
-    return total
-
-
-def tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of the live tree, reaped children included."""
-    total = 0
-    for p in tree(pid):
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
-    return total / TICK
-
-
-class RssSampler:
-    def __init__(self, pid: int) -> None:
-        self.pid, self.peak, self._stop = pid, 0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, tree_rss(self.pid))
-            self._stop.wait(0.1)
-
-    def stop(self) -> int:
-        self._stop.set()
-        self._thread.join()
-        return self.peak
-
-
 # -- the daemon ---------------------------------------------------------------------------------
 
 def write_config(tmp: Path, port: int, user: str, password: str) -> Path:
@@ -255,6 +203,8 @@ username = "{user}"
 password_file = "{tmp / 'pw'}"
 sort = "keyword"
 first_start = "all"
+[approval]
+mail_client = true
 [smtp]
 kind = "outbox-dir"
 path = "{tmp / 'outbox'}"
@@ -263,18 +213,21 @@ from = "Bench Office <{user}>"
     return config
 
 
-def counts(db: Path) -> tuple[int, int, int, int]:
-    """(recorded, processed or quarantined, sorted, pending drafts)."""
+def counts(db: Path) -> dict[str, int]:
+    """recorded, processed (or quarantined), sorted, pending and unpublished drafts."""
+    keys = ("recorded", "processed", "sorted", "pending", "unpublished")
     if not db.exists():
-        return 0, 0, 0, 0
+        return dict.fromkeys(keys, 0)
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
             row = conn.execute(
                 "SELECT count(*), sum(state != 'received'), sum(sort_state = 'done'),"
-                " (SELECT count(*) FROM drafts WHERE state = 'pending') FROM messages").fetchone()
+                " (SELECT count(*) FROM drafts WHERE state = 'pending'),"
+                " (SELECT count(*) FROM drafts WHERE state = 'pending' AND published_at IS NULL)"
+                " FROM messages").fetchone()
     except sqlite3.OperationalError:
-        return 0, 0, 0, 0
-    return tuple(int(x or 0) for x in row)  # type: ignore[return-value]
+        return dict.fromkeys(keys, 0)
+    return {k: int(v or 0) for k, v in zip(keys, row, strict=True)}
 
 
 def start_daemon(config: Path, tmp: Path, notify: socket.socket) -> subprocess.Popen[bytes]:
@@ -301,54 +254,75 @@ def notify_socket(tmp: Path) -> tuple[socket.socket, list[tuple[float, str]]]:
     return sock, got
 
 
-def wait_for(check: Callable[[], bool], timeout: float, proc: subprocess.Popen[bytes]) -> bool:
+def wait_for(check: Callable[[], bool], timeout: float, proc: subprocess.Popen[bytes],
+             every: float = POLL) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return True
         if proc.poll() is not None:
             return False
-        time.sleep(0.05)
+        time.sleep(every)
     return False
 
 
-def first_start(dovecot: DovecotInstance, raws: list[bytes], idle_seconds: float
+def settle(relay: CountingRelay, proc: subprocess.Popen[bytes], timeout: float = 300) -> float:
+    """Seconds until the relay saw QUIET seconds of nothing but IDLE/DONE (or the timeout)."""
+    t0 = time.monotonic()
+
+    def quiet() -> bool:
+        now = time.monotonic()
+        return now - t0 >= QUIET and not [w for w in relay.since(now - QUIET)
+                                          if w not in ("IDLE", "DONE")]
+
+    wait_for(quiet, timeout, proc, every=0.5)
+    return time.monotonic() - t0
+
+
+def idle(relay: CountingRelay, pid: int, seconds: float) -> dict[str, Any]:
+    """IMAP commands by name, IDLE re-arms and CPU of the tree over `seconds` of idling."""
+    c0, t1 = tree_cpu(pid), time.monotonic()
+    time.sleep(seconds)
+    minutes = (time.monotonic() - t1) / 60
+    words = Counter(relay.since(t1))
+    rearms = words.pop("IDLE", 0) + words.pop("DONE", 0)
+    return {"idle_cmds": sum(words.values()) / minutes, "idle_rearms": rearms / minutes,
+            "idle_by_name": {w: n / minutes for w, n in words.most_common()},
+            "idle_cpu": (tree_cpu(pid) - c0) / minutes, "idle_mem": snapshot(pid)}
+
+
+def first_start(dovecot: DovecotInstance, corpus: Corpus, idle_seconds: float
                 ) -> dict[str, Any]:
-    n = len(raws)
-    user, password = new_user(dovecot, raws, "first")
+    n = len(corpus)
+    user, password = new_user(dovecot, corpus, "first")
     relay = CountingRelay(dovecot.imap_port)
     res: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmpname:
         tmp = Path(tmpname)
         config = write_config(tmp, relay.port, user, password)
+        db = tmp / "inboxops.db"
         sock, notes = notify_socket(tmp)
         t0 = time.monotonic()
         proc = start_daemon(config, tmp, sock)
-        rss = RssSampler(proc.pid)
+        sampler = TreeSampler(proc.pid)
         try:
-            done = wait_for(lambda: counts(tmp / "inboxops.db")[2] >= n, 3600, proc)
+            done = wait_for(lambda: counts(db)["sorted"] >= n, 3 * 3600, proc)
             elapsed = time.monotonic() - t0
-            peak = rss.stop()
-            rec, processed, sorted_, pending = counts(tmp / "inboxops.db")
+            res.update(peak=sampler.stop(), peak_pss=sampler.peak_pss)
+            got = counts(db)
             if not done:
                 print((tmp / "daemon.log").read_text()[-3000:])
-                sys.exit(f"the daemon stopped early: {rec} recorded, {processed} processed, "
-                         f"{sorted_} sorted")
+                sys.exit(f"the daemon stopped early: {got}")
             ready = [at for at, text in notes if "READY=1" in text]
-            res.update(daemon_seconds=elapsed, daemon_rate=n / elapsed, peak_rss=peak,
-                       ready_s=(ready[0] - t0) if ready else float("nan"),
-                       pending_drafts=pending)
+            res.update(daemon_seconds=elapsed, daemon_rate=n / elapsed,
+                       ready_s=(ready[0] - t0) if ready else float("nan"))
             if idle_seconds > 0:
-                time.sleep(10)  # let the pass that followed the backlog settle
-                c0, t1 = tree_cpu(proc.pid), time.monotonic()
-                time.sleep(idle_seconds)
-                minutes = (time.monotonic() - t1) / 60
-                words = relay.since(t1)
-                rearms = sum(w in ("IDLE", "DONE") for w in words)
-                res["idle_words"] = ", ".join(sorted(set(words)))  # type: ignore[assignment]
-                res.update(idle_cmds=(len(words) - rearms) / minutes, idle_rearms=rearms / minutes,
-                           idle_cpu=(tree_cpu(proc.pid) - c0) / minutes,
-                           idle_rss=tree_rss(proc.pid))
+                t1 = time.monotonic()
+                wait_for(lambda: counts(db)["unpublished"] == 0, 600, proc)
+                res["published_s"] = time.monotonic() - t1
+                res["settle_s"] = settle(relay, proc)
+                res["pending_drafts"] = counts(db)["pending"]
+                res.update(idle(relay, proc.pid, idle_seconds))
             t2 = time.monotonic()
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
@@ -362,17 +336,18 @@ def first_start(dovecot: DovecotInstance, raws: list[bytes], idle_seconds: float
     return res
 
 
-def stop_during_backlog(dovecot: DovecotInstance, raws: list[bytes], fraction: float
+def stop_during_backlog(dovecot: DovecotInstance, corpus: Corpus, fraction: float
                         ) -> dict[str, float]:
-    n = len(raws)
-    user, password = new_user(dovecot, raws, "stop")
+    n = len(corpus)
+    user, password = new_user(dovecot, corpus, "stop")
     with tempfile.TemporaryDirectory() as tmpname:
         tmp = Path(tmpname)
         config = write_config(tmp, dovecot.imap_port, user, password)
         sock, _ = notify_socket(tmp)
         proc = start_daemon(config, tmp, sock)
         try:
-            wait_for(lambda: counts(tmp / "inboxops.db")[1] >= fraction * n, 3600, proc)
+            wait_for(lambda: counts(tmp / "inboxops.db")["processed"] >= fraction * n, 3 * 3600,
+                     proc)
             t0 = time.monotonic()
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(300)
@@ -382,9 +357,9 @@ def stop_during_backlog(dovecot: DovecotInstance, raws: list[bytes], fraction: f
                 proc.kill()
                 proc.wait()
             sock.close()
-        rec, processed, sorted_, _ = counts(tmp / "inboxops.db")
-    return {"stop_s": took, "stop_code": code, "stop_processed": processed,
-            "stop_sorted": sorted_, "stop_recorded": rec}
+        got = counts(tmp / "inboxops.db")
+    return {"stop_s": took, "stop_code": code, "stop_processed": got["processed"],
+            "stop_sorted": got["sorted"], "stop_recorded": got["recorded"]}
 
 
 # -- anchors ------------------------------------------------------------------------------------
@@ -424,45 +399,84 @@ def anchor_imapfilter(dovecot: DovecotInstance, user: str, password: str, n: int
     return n / took
 
 
+def choose_drafts(corpus: Corpus, want: int) -> None:
+    """Make `want` messages the daemon would answer recent (see benchcorpus.py), by the same
+    config the daemon gets."""
+    t = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        config = write_config(Path(tmp), 143, "bench@example.test", "-")
+        picked = pick_fresh(corpus, config, want)
+    corpus.make_fresh(picked)
+    print(f"  {len(picked)} messages made recent to be drafted (chosen in "
+          f"{time.perf_counter() - t:.1f} s, not timed)")
+
+
+def mb(n: int) -> str:
+    return f"{n / 2**20:.0f} MB"
+
+
+def print_memory(res: dict[str, Any]) -> None:
+    peak, tree = res["peak"], res["peak"].get("tree", (0, 0))
+    print(f"  peak RSS of the process tree {mb(tree[0])} (target <= 150 MB), peak PSS "
+          f"{mb(res['peak_pss'])}; peak RSS by role: " + ", ".join(
+              f"{role} {mb(peak[role][0])}" + (f" ({peak[role][1]})" if peak[role][1] > 1
+                                               else "")
+              for role in ROLES if role in peak and peak[role][0]))
+
+
+def print_idle(res: dict[str, Any]) -> None:
+    print(f"idle with {res['pending_drafts']} pending drafts (all published "
+          f"{res['published_s']:.1f} s after the backlog was sorted; the round settled "
+          f"{res['settle_s']:.1f} s later): {res['idle_cmds']:.1f} IMAP commands/min beyond "
+          f"IDLE re-arms (target <= 2), {res['idle_rearms']:.1f} IDLE/DONE/min, "
+          f"CPU {res['idle_cpu']:.2f} s/min of the tree (target <= 0.5)")
+    names = ", ".join(f"{w} {v:.1f}" for w, v in res["idle_by_name"].items())
+    print(f"  commands/min while idle: {names or 'none'}")
+    mem = res["idle_mem"]
+    print(f"  memory when idle: tree RSS {mb(mem['tree'][1])}, PSS {mb(mem['tree'][2])}; "
+          + ", ".join(f"{role} RSS {mb(mem[role][1])} PSS {mb(mem[role][2])}"
+                      + (f" ({mem[role][0]})" if mem[role][0] > 1 else "")
+                      for role in ROLES if mem[role][0]))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("corpus", type=Path)
     ap.add_argument("--count", type=int, default=10000)
+    ap.add_argument("--drafts", type=int, default=1000,
+                    help="messages made recent, so drafted and pending when idle")
     ap.add_argument("--idle-seconds", type=float, default=60.0)
     ap.add_argument("--stop-after", type=float, default=0.3,
                     help="fraction of the backlog processed before the SIGTERM (0: skip)")
     ap.add_argument("--skip-anchors", action="store_true")
     args = ap.parse_args()
-    raws = load_corpus(args.corpus, args.count)
-    n = len(raws)
-    mb = sum(map(len, raws)) / 1e6
-    print(f"corpus: {n} messages, {mb:.1f} MB from {args.corpus}; {os.cpu_count()} CPUs")
+    corpus = Corpus(args.corpus, args.count)
+    n = len(corpus)
+    print(f"corpus: {n} messages, {corpus.size() / 1e6:.1f} MB from {args.corpus}; "
+          f"{os.cpu_count()} CPUs")
+    choose_drafts(corpus, args.drafts)
     with DovecotInstance() as dovecot:
         anchors: dict[str, float | None] = {}
         if not args.skip_anchors:
-            user, password = new_user(dovecot, raws, "anchor")
+            user, password = new_user(dovecot, corpus, "anchor")
             anchors["imapclient fetch (batch 500)"] = anchor_imapclient(dovecot, user, False)
             anchors["imapclient fetch + email parse"] = anchor_imapclient(dovecot, user, True)
             anchors["imapfilter fetch_message loop"] = anchor_imapfilter(dovecot, user, password, n)
-        res = first_start(dovecot, raws, args.idle_seconds)
+        res = first_start(dovecot, corpus, args.idle_seconds)
         if args.stop_after > 0:
-            res.update(stop_during_backlog(dovecot, raws, args.stop_after))
+            res.update(stop_during_backlog(dovecot, corpus, args.stop_after))
     rate = res["daemon_rate"]
     print(f"\ninboxops first start (record + classify + draft + sort, IMAP): "
           f"{res['daemon_seconds']:.1f} s = {rate:.0f} msg/s   (target >= 3000)")
-    print(f"  READY=1 after {res['ready_s']:.2f} s; peak RSS of the process tree "
-          f"{res['peak_rss'] / 2**20:.0f} MB (target <= 150)")
+    print(f"  READY=1 after {res['ready_s']:.2f} s")
+    print_memory(res)
     for name, value in anchors.items():
         if value is None:
             print(f"  anchor {name:34s} not installed")
         else:
             print(f"  anchor {name:34s} {value:7.0f} msg/s   inboxops/anchor = {rate / value:.2f}")
     if "idle_cmds" in res:
-        print(f"idle with {res['pending_drafts']:.0f} pending drafts: "
-              f"{res['idle_cmds']:.1f} IMAP commands/min beyond IDLE re-arms (target <= 2), "
-              f"{res['idle_rearms']:.1f} IDLE/DONE/min, CPU {res['idle_cpu']:.2f} s/min "
-              f"(target <= 0.5), RSS {res['idle_rss'] / 2**20:.0f} MB")
-        print(f"  commands seen while idle: {res['idle_words'] or 'none'}")
+        print_idle(res)
     print(f"SIGTERM when idle: exit after {res['idle_stop_s']:.2f} s")
     if "stop_s" in res:
         print(f"SIGTERM with {res['stop_processed']:.0f}/{n} processed: exit after "

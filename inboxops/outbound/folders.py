@@ -8,16 +8,20 @@ translated once, here, from what the server announces.
 
 `Layout.name` is pure (tested without a server); `read_layout` asks the server; `create` and
 `probe` are what `inboxops check` does to prove the names work before the daemon relies on them.
+`statuses` is how an idle daemon watches the Drafts and approved folders: one command for both
+where the server allows it.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
-from imapclient import IMAPClient
+from imapclient import IMAPClient, imap_utf7
 from imapclient.exceptions import IMAPClientError
 from imapclient.imapclient import SEEN
+from imapclient.response_parser import parse_response
 
 from inboxops.errors import MailboxError
 
@@ -135,3 +139,58 @@ def _remove_probe(client: IMAPClient, folder: str) -> None:
             client.uid_expunge(uids)
     except IMAPClientError as e:
         log.warning("could not remove the check's test message from %s: %s", folder, e)
+
+
+def statuses(client: IMAPClient, folders: list[str], items: list[str]) -> dict[str, Any]:
+    """Folder -> its STATUS items ({} for a folder the server does not have).
+
+    Two folders watched every minute are two STATUS commands a minute; with LIST-STATUS
+    (RFC 5819) and a list of names (LIST-EXTENDED, RFC 5258 3) they are one: `LIST "" (a b)
+    RETURN (STATUS (...))`. imapclient has no call for it, so it goes through its imaplib
+    connection, and the LIST lines it leaves behind are dropped (a later LIST would read
+    them). A refusal, or a folder it did not answer for, falls back to a STATUS each."""
+    out: dict[str, Any] = {}
+    caps = client.capabilities()
+    if len(folders) > 1 and b"LIST-STATUS" in caps and b"LIST-EXTENDED" in caps:
+        imap = client._imap
+        names = " ".join(_quoted(f) for f in folders)
+        try:
+            typ, data = imap._simple_command("LIST", '""', f"({names})", "RETURN",
+                                             f"(STATUS ({' '.join(items)}))")
+            typ, data = imap._untagged_response(typ, data, "STATUS")
+        except IMAPClientError as e:
+            log.debug("LIST-STATUS refused (%s): a STATUS each", e)
+        else:
+            imap.untagged_responses.pop("LIST", None)
+            if typ == "OK":
+                out = {f: v for f, v in parse_statuses(data).items() if f in folders}
+    for folder in folders:
+        if folder in out:
+            continue
+        try:  # no LIST first: a missing folder is a NO, one command either way
+            out[folder] = dict(client.folder_status(folder, items))
+        except IMAPClientError:
+            out[folder] = {}
+    return out
+
+
+def parse_statuses(lines: list[Any]) -> dict[str, dict[bytes, Any]]:
+    """The untagged STATUS responses (RFC 3501 7.2.4) as folder -> {item: value}; the
+    folder's name decoded from modified UTF-7 (RFC 3501 5.1.3)."""
+    out: dict[str, dict[bytes, Any]] = {}
+    for line in lines:
+        if line is None:
+            continue
+        parsed = parse_response(list(line) if isinstance(line, tuple) else [line])
+        if len(parsed) < 2 or not isinstance(parsed[-1], tuple):
+            continue
+        name, values = parsed[0], parsed[-1]
+        folder = imap_utf7.decode(name) if isinstance(name, bytes) else str(name)
+        out[folder] = {values[i].upper(): values[i + 1] for i in range(0, len(values) - 1, 2)}
+    return out
+
+
+def _quoted(folder: str) -> str:
+    """A folder name as an IMAP quoted string, in modified UTF-7 (RFC 3501 5.1.3, 9)."""
+    encoded = imap_utf7.encode(folder).decode("ascii")
+    return '"' + encoded.replace("\\", "\\\\").replace('"', '\\"') + '"'

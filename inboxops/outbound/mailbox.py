@@ -29,7 +29,7 @@ from inboxops.intake.imap import ImapSource
 from inboxops.intake.maildir import MaildirSource
 from inboxops.intake.sources import NETWORK_ERRORS, Source
 from inboxops.outbound import mailclient
-from inboxops.outbound.folders import Layout, create, probe, read_layout
+from inboxops.outbound.folders import Layout, create, probe, read_layout, statuses
 from inboxops.store import Store
 
 log = logging.getLogger(__name__)
@@ -171,6 +171,7 @@ class ImapMailbox:
         self._kept: IMAPClient | None = None  # sorting and the folder marks: one login, kept
         self._kept_lock = threading.Lock()
         self._drafts_folder: str | None = None
+        self._copies = mailclient.CopiesSeen()  # the Drafts folder's copies, read once
 
     def layout(self, client: IMAPClient) -> Layout:
         """The server's namespace prefix and separator, asked once (they do not change)."""
@@ -220,7 +221,8 @@ class ImapMailbox:
 
     def folder_marks(self, cfg: Config) -> tuple[Any, ...]:
         """STATUS of the Drafts and approved folders (MESSAGES, UIDNEXT, UIDVALIDITY and, with
-        CONDSTORE, HIGHESTMODSEQ, which also moves on a flag): two commands, no login."""
+        CONDSTORE, HIGHESTMODSEQ, which also moves on a flag) on the kept connection: one
+        command where the server has LIST-STATUS (`folders.statuses`), else one a folder."""
         with self._connection() as client:
             layout = self.layout(client)
             if self._drafts_folder is None:
@@ -230,17 +232,11 @@ class ImapMailbox:
             items = ["MESSAGES", "UIDNEXT", "UIDVALIDITY"]
             if b"CONDSTORE" in client.capabilities():
                 items.append("HIGHESTMODSEQ")
-            marks: list[Any] = []
-            folders = [self._drafts_folder]
+            folders = [self._drafts_folder] if self._drafts_folder else []
             if cfg.approval.approve_by == "folder":
                 folders.append(layout.name(cfg.approval.approved_folder))
-            for folder in folders:
-                try:  # no LIST first: a missing folder is a NO, one command either way
-                    status = client.folder_status(folder, items) if folder else {}
-                except IMAPClientError:
-                    status = {}
-                marks.append((folder, tuple(sorted(status.items()))))
-            return tuple(marks)
+            found = statuses(client, folders, items)
+            return tuple((folder, tuple(sorted(found[folder].items()))) for folder in folders)
 
     def _folder(self, client: IMAPClient, category: str) -> str:
         name = self.category_folder(client, category)
@@ -413,7 +409,9 @@ class ImapMailbox:
                     client.add_flags(found, [ANSWERED], silent=True)
 
     def sync_drafts(self, store: Store, cfg: Config) -> None:
-        mailclient.sync(store, cfg, self.source, self.layout)
+        """The mail-client round on the kept connection (no login of its own), remembering
+        the copies it read (`mailclient.CopiesSeen`) for the next round."""
+        mailclient.sync(store, cfg, self._connection, self.layout, self._copies)
 
     def check_folders(self, cfg: Config) -> str:
         with self.source.session() as client:

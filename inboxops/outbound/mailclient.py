@@ -21,6 +21,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,7 +31,6 @@ from imapclient.imapclient import DRAFT, DRAFTS, SEEN
 
 from inboxops.config import Config
 from inboxops.errors import InboxopsError
-from inboxops.intake.imap import ImapSource
 from inboxops.outbound.approval import (
     DRAFT_HEADER,
     approve,
@@ -54,6 +54,7 @@ from inboxops.store import outbox as stored_outbox
 
 log = logging.getLogger(__name__)
 _TOKEN = re.compile(rb"^X-InboxOps-Draft:[ \t]*(\d+)@(\S+)", re.IGNORECASE | re.MULTILINE)
+_APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]", re.IGNORECASE)
 KEPT = "copy_kept"  # the event telling the assistant a copy was left where it is, and why
 
 
@@ -69,13 +70,36 @@ class _Copy:
     why: str = ""  # why no draft, when draft_id is None
 
 
+class CopiesSeen:
+    """Which draft each copy in the Drafts folder is, by UID, kept between rounds.
+
+    A message never changes on an IMAP server (RFC 3501 2.3.1.1: a UID names the same bytes
+    for as long as UIDVALIDITY stays), so a copy's id header is read once: a round then asks
+    only for the copies it has not seen, not again for the header of every pending draft
+    (1,000 of them for an assistant who is behind). A new UIDVALIDITY forgets everything."""
+
+    def __init__(self) -> None:
+        self.folder = ""
+        self.validity: int | None = None
+        self.drafts: dict[int, int | None] = {}  # UID -> draft id (None: not one of ours)
+
+    def known(self, folder: str, validity: int) -> dict[int, int | None]:
+        """The UIDs seen in this folder at this UIDVALIDITY (emptied when either changed)."""
+        if (folder, validity) != (self.folder, self.validity):
+            self.folder, self.validity, self.drafts = folder, validity, {}
+        return self.drafts
+
+
 def sync(
-    store: Store, cfg: Config, source: ImapSource,
-    layout: Callable[[IMAPClient], Layout] = read_layout,
+    store: Store, cfg: Config, session: Callable[[], AbstractContextManager[IMAPClient]],
+    layout: Callable[[IMAPClient], Layout] = read_layout, seen: CopiesSeen | None = None,
 ) -> None:
     """One pass: collect approvals, notice rejections, publish new drafts, tidy decided ones.
-    Configured folder names are put in the server's layout (`inboxops.outbound.folders`)."""
-    with source.session() as client:
+    Configured folder names are put in the server's layout (`inboxops.outbound.folders`).
+    `session` gives the connection (the caller's kept one); `seen` remembers the copies read
+    in earlier rounds."""
+    seen = CopiesSeen() if seen is None else seen
+    with session() as client:
         names = layout(client)
         drafts_folder = (names.name(cfg.approval.drafts_folder) if cfg.approval.drafts_folder
                          else client.find_special_folder(DRAFTS))
@@ -83,32 +107,54 @@ def sync(
             log.warning("no Drafts folder found; set [approval] drafts_folder")
             return
         if cfg.approval.approve_by == "flag":
-            kept = _collect_flagged(store, cfg, client, drafts_folder)
+            kept = _collect_flagged(store, cfg, client, drafts_folder, seen)
         else:
             approved = names.name(cfg.approval.approved_folder)
             if not client.folder_exists(approved):
                 client.create_folder(approved)
             _collect_approved(store, cfg, client, approved)
             kept = set()
-        present = _tokens(cfg, client, drafts_folder)
+        present = _tokens(cfg, client, drafts_folder, seen)
         _notice_deleted(store, cfg, present)
-        _publish(store, cfg, client, drafts_folder, present)
+        _publish(store, cfg, client, drafts_folder, present, seen)
         _tidy(store, client, drafts_folder, present, kept)
+        _leave(client)
 
 
-def _tokens(cfg: Config, client: IMAPClient, folder: str) -> dict[int, list[int]]:
-    """Draft id -> UIDs of the copies of it in `folder` (a client may keep several)."""
-    client.select_folder(folder)
-    uids = client.search(["HEADER", DRAFT_HEADER, f"@{cfg.domain}"])
+def _tokens(
+    cfg: Config, client: IMAPClient, folder: str, seen: CopiesSeen
+) -> dict[int, list[int]]:
+    """Draft id -> UIDs of the copies of it in `folder` (a client may keep several). Selects
+    the folder; only copies not seen in an earlier round are fetched."""
+    known = seen.known(folder, _select(client, folder))
+    uids = set(client.search(["HEADER", DRAFT_HEADER, f"@{cfg.domain}"]))
+    for gone in set(known) - uids:
+        del known[gone]
+    new = sorted(uids - set(known))
+    for start in range(0, len(new), 500):
+        fetched = client.fetch(new[start:start + 500],
+                               [f"BODY.PEEK[HEADER.FIELDS ({DRAFT_HEADER})]"])
+        for uid, data in fetched.items():
+            header = next((v for k, v in data.items() if k.startswith(b"BODY[HEADER")), b"")
+            m = _TOKEN.search(header)
+            ours = m and m.group(2).decode(errors="replace").lower() == cfg.domain.lower()
+            known[uid] = int(m.group(1)) if m and ours else None
     found: dict[int, list[int]] = {}
-    if not uids:
-        return found
-    for uid, data in client.fetch(uids, [f"BODY.PEEK[HEADER.FIELDS ({DRAFT_HEADER})]"]).items():
-        header = next((v for k, v in data.items() if k.startswith(b"BODY[HEADER")), b"")
-        m = _TOKEN.search(header)
-        if m and m.group(2).decode(errors="replace").lower() == cfg.domain.lower():
-            found.setdefault(int(m.group(1)), []).append(uid)
+    for uid in sorted(uids):
+        draft_id = known.get(uid)
+        if draft_id is not None:
+            found.setdefault(draft_id, []).append(uid)
     return found
+
+
+def _leave(client: IMAPClient) -> None:
+    """Leave Drafts selected by no one: the next look at the folders is a STATUS, which RFC
+    3501 6.3.10 says not to use on the selected mailbox. UNSELECT (RFC 3691), never CLOSE
+    (which would expunge other clients' \\Deleted mail, IMAP-8); else EXAMINE INBOX."""
+    if b"UNSELECT" in client.capabilities():
+        client.unselect_folder()
+    else:
+        client.select_folder("INBOX", readonly=True)
 
 
 def _select(client: IMAPClient, folder: str) -> int:
@@ -138,10 +184,12 @@ def _collect_approved(store: Store, cfg: Config, client: IMAPClient, folder: str
             _remove(client, [c.uid for c in group])
 
 
-def _collect_flagged(store: Store, cfg: Config, client: IMAPClient, folder: str) -> set[int]:
+def _collect_flagged(
+    store: Store, cfg: Config, client: IMAPClient, folder: str, seen: CopiesSeen
+) -> set[int]:
     """With `approve_by = "flag"`: every draft flagged (starred) in Drafts is approved with the
     text of its flagged copy; then all its copies leave Drafts. Returns the UIDs kept."""
-    copies = _tokens(cfg, client, folder)  # selects the folder
+    copies = _tokens(cfg, client, folder, seen)  # selects the folder
     flagged = set(client.search(["FLAGGED", "HEADER", DRAFT_HEADER, f"@{cfg.domain}"]))
     kept: set[int] = set()
     for draft_id, uids in copies.items():
@@ -302,11 +350,16 @@ def _notice_deleted(store: Store, cfg: Config, present: dict[int, list[int]]) ->
 
 
 def _publish(
-    store: Store, cfg: Config, client: IMAPClient, folder: str, present: dict[int, list[int]]
+    store: Store, cfg: Config, client: IMAPClient, folder: str, present: dict[int, list[int]],
+    seen: CopiesSeen,
 ) -> None:
     for draft_id in drafts.unpublished(store):
         if draft_id not in present:
-            client.append(folder, draft_copy(store, cfg, draft_id), flags=[DRAFT, SEEN])
+            said = client.append(folder, draft_copy(store, cfg, draft_id), flags=[DRAFT, SEEN])
+            # RFC 4315 (UIDPLUS): the new copy's UID, so no later round fetches its header
+            m = _APPENDUID.search(said if isinstance(said, bytes) else b"")
+            if m and int(m.group(1)) == seen.validity and seen.folder == folder:
+                seen.drafts[int(m.group(2))] = draft_id
         with store.tx():
             drafts.set_published(store, draft_id)
             store.event("draft", draft_id, "published", {"folder": folder})
