@@ -1,8 +1,8 @@
 """The daemon's process tree, read from /proc: who is who, RSS, PSS and CPU.
 
-The daemon runs parse workers from a multiprocessing fork server, and multiprocessing starts a
-resource tracker: four roles whose memory the issue's budget (<= 150 MB for the whole tree)
-covers. RSS counts a page shared by several processes (the fork server's preloaded modules,
+The daemon runs its parse workers as child interpreters (`inboxops.intake.parseworker`); the
+roles of a multiprocessing fork server and resource tracker are still told apart, to measure
+older revisions. The issue's budget (<= 150 MB) covers the whole tree. RSS counts a page shared by several processes (the fork server's preloaded modules,
 copied on write into each worker) once per process, so the tree's RSS overstates what the
 machine gives it; PSS (/proc/PID/smaps_rollup) splits each shared page between its sharers and
 adds up to the real total. Both are printed. smaps_rollup makes the kernel walk the page
@@ -65,7 +65,7 @@ def roles(pid: int) -> dict[int, str]:
             servers.add(p)
         elif b"resource_tracker" in cmd:
             out[p] = "resource tracker"
-        elif b"multiprocessing" in cmd:
+        elif b"multiprocessing" in cmd or b"parseworker" in cmd:
             out[p] = "parse workers"
         else:
             out[p] = "other"
