@@ -78,8 +78,8 @@ class Group(click.Group):
             from inboxops.store import unusable
 
             c = ctx.find_object(Context)
-            loaded = c._cfg if c is not None else None  # loaded: the store was opened with it
-            path = loaded.store.path if loaded is not None else "the store"
+            known = c.store_path if c is not None else None  # known: the store was opened
+            path = known if known is not None else "the store"
             click.echo(f"error: {unusable(path, e)}", err=True)
             ctx.exit(1)
         except click.UsageError as e:
@@ -222,7 +222,7 @@ def drafts(c: Context, as_json: bool) -> None:
     from inboxops.store import messages
 
     rows = stored_drafts.needing_the_assistant(c.store)
-    threshold = c.cfg.classify.review_below
+    threshold = c.basics.review_below
     if as_json:
         out = [
             {
@@ -263,9 +263,9 @@ def show(c: Context, draft_id: int) -> None:
     m = c.store.require("messages", d["message_pk"])
     click.echo(f"Draft #{d['id']} ({d['state']})  category {d['category']}, language "
                f"{d['language']}, confidence {m['confidence']}")
-    if m["confidence"] < c.cfg.classify.review_below:
+    if m["confidence"] < c.basics.review_below:
         click.echo(f"NEEDS REVIEW: the category is uncertain (below "
-                   f"{c.cfg.classify.review_below:.2f}); correct it with inboxops reclassify "
+                   f"{c.basics.review_below:.2f}); correct it with inboxops reclassify "
                    f"{m['id']} CATEGORY")
     click.echo(f"Why: {'; '.join(json.loads(m['reasons'] or '[]'))}")
     if json.loads(m["suppress"] or "[]"):
