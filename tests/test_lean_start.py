@@ -1,5 +1,6 @@
 """A listing command starts lean (issue 15): no pydantic once its config file validated before,
 no sqlite-utils to read the store; and the remembered config never changes what a command does.
+A daemon with password auth loads no OAuth2 client, and none of icalendar before a meeting.
 
 The module checks run in a fresh interpreter (`python -c`), since this test process has long
 imported everything."""
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import pytest
 from configs import maildir_config
-from helpers import invoke
+from helpers import drop, invoke
+from mailfactory import client_mail
 
 from inboxops.store import Store
 
@@ -131,3 +133,34 @@ def test_reads_keep_sqlite_utils_names_for_repeated_columns(tmp_path: Path) -> N
         {"a": 1, "a_3": 2, "a_2": 3, "b": 4}]
     assert store.query("SELECT :x AS x", {"x": 5}) == [{"x": 5}]
     assert store.one("SELECT 1 AS a WHERE 0") is None
+
+
+# A daemon's pass in this interpreter, then the modules it loaded.
+DAEMON = """
+import asyncio, json, sys
+from inboxops.config import load
+from inboxops.service.daemon import Daemon
+daemon = Daemon(load(sys.argv[1]))
+asyncio.run(daemon.run_once())
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
+"""
+
+# Only an OAuth2 account needs these; only a meeting or an iTIP mail needs icalendar.
+NOT_YET = {"authlib", "requests", "urllib3", "joserfc", "cryptography", "charset_normalizer",
+           "idna", "icalendar", "recurring_ical_events"}
+
+
+def test_a_password_daemon_drafting_a_reply_loads_no_oauth_or_calendar_code(
+    tmp_path: Path, cache: Path
+) -> None:
+    config = maildir_config(tmp_path)
+    drop(tmp_path / "mail", "1700000000.M1P1.test", client_mail())
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", DAEMON, str(config)], capture_output=True,
+                          text=True, env=env, timeout=120, check=True)
+    loaded = set(json.loads(proc.stdout.splitlines()[-1]))
+
+    (draft,) = json.loads(invoke(config, "drafts", "--json").output)  # it did draft a reply
+    assert draft["category"] == "inquiry"
+    assert "jinja2" in loaded  # the reply was rendered in that process
+    assert loaded & NOT_YET == set()
