@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from inboxops.cli.validated import Basics, config_file, recall, remember
-
 if TYPE_CHECKING:
+    from inboxops.cli.validated import Basics
     from inboxops.config import Config
     from inboxops.store import Store
 
@@ -27,6 +26,7 @@ class Context:
     def cfg(self) -> Config:
         """The whole config, validated (and remembered as valid: see cli/validated.py)."""
         if self._cfg is None:
+            from inboxops.cli.validated import config_file, remember
             from inboxops.config import load
 
             try:
@@ -43,6 +43,8 @@ class Context:
         """The store path and review threshold: remembered for a file validated before,
         else from a full load. Listing commands use these to start without pydantic."""
         if self._basics is None:
+            from inboxops.cli.validated import Basics, recall
+
             known = recall(self.config_path) if self._cfg is None else None
             self._basics = known or Basics.of(self.cfg)
         return self._basics
@@ -65,6 +67,8 @@ class Context:
 
 def _unchanged(config_path: str | None, before: bytes) -> bool:
     """Whether the file still holds the bytes read before it was validated."""
+    from inboxops.cli.validated import config_file
+
     try:
         return config_file(config_path).read_bytes() == before
     except OSError:
