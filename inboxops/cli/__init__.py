@@ -7,9 +7,7 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
-import signal
 import sqlite3
 import sys
 from pathlib import Path
@@ -37,6 +35,8 @@ def setup_logging(level: str) -> None:
 
     journald reads stderr line by line, so every line of a record (a traceback's too) gets
     the prefix: `journalctl -p err` then shows the whole traceback, not its first line."""
+    import logging  # here, not at the top: --help and the listings need no logging setup
+
     under_systemd = bool(os.environ.get("JOURNAL_STREAM") or os.environ.get("INVOCATION_ID"))
 
     class Prefix(logging.Formatter):
@@ -120,6 +120,8 @@ def run(c: Context, once: bool) -> None:
     """Run the daemon in the foreground until SIGTERM or Ctrl-C."""
     # Until the daemon installs its own handlers: SIGTERM during start-up is a clean stop (no
     # work is in flight yet) and SIGHUP is ignored (its default action would kill us).
+    import signal
+
     signal.signal(signal.SIGTERM, _stop_during_startup)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     import asyncio
