@@ -20,14 +20,14 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import requests
-from authlib.integrations.requests_client import OAuth2Session, OAuthError
+from typing import TYPE_CHECKING, Any
 
 from inboxops.auth.providers import Provider, provider
 from inboxops.config import OAuth2
 from inboxops.errors import AuthError, ConfigError
+
+if TYPE_CHECKING:  # Authlib and requests load at the first refresh: ~20 MB a password-auth
+    from authlib.integrations.requests_client import OAuth2Session  # daemon never needs
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ NEEDS_LOGIN = {"invalid_grant", "invalid_client", "unauthorized_client", "invali
 def oauth_client(cfg: OAuth2, section: str, scopes: tuple[str, ...] | None = None,
                  **kwargs: Any) -> OAuth2Session:
     """An Authlib client for this section's provider (the caller closes it)."""
+    from authlib.integrations.requests_client import OAuth2Session
+
     try:
         secret = cfg.client_secret(section)
     except ConfigError as e:
@@ -162,6 +164,9 @@ class Tokens:
         return str(fresh["access_token"])
 
     def _refresh(self, refresh_token: str) -> dict[str, Any]:
+        import requests
+        from authlib.integrations.requests_client import OAuthError
+
         try:
             with oauth_client(self.cfg, self.section, self.provider.scopes) as client:
                 return dict(client.refresh_token(self.provider.token_url,

@@ -7,9 +7,7 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
-import signal
 import sqlite3
 import sys
 from pathlib import Path
@@ -37,6 +35,8 @@ def setup_logging(level: str) -> None:
 
     journald reads stderr line by line, so every line of a record (a traceback's too) gets
     the prefix: `journalctl -p err` then shows the whole traceback, not its first line."""
+    import logging  # here, not at the top: --help and the listings need no logging setup
+
     under_systemd = bool(os.environ.get("JOURNAL_STREAM") or os.environ.get("INVOCATION_ID"))
 
     class Prefix(logging.Formatter):
@@ -78,8 +78,8 @@ class Group(click.Group):
             from inboxops.store import unusable
 
             c = ctx.find_object(Context)
-            loaded = c._cfg if c is not None else None  # loaded: the store was opened with it
-            path = loaded.store.path if loaded is not None else "the store"
+            known = c.store_path if c is not None else None  # known: the store was opened
+            path = known if known is not None else "the store"
             click.echo(f"error: {unusable(path, e)}", err=True)
             ctx.exit(1)
         except click.UsageError as e:
@@ -120,6 +120,8 @@ def run(c: Context, once: bool) -> None:
     """Run the daemon in the foreground until SIGTERM or Ctrl-C."""
     # Until the daemon installs its own handlers: SIGTERM during start-up is a clean stop (no
     # work is in flight yet) and SIGHUP is ignored (its default action would kill us).
+    import signal
+
     signal.signal(signal.SIGTERM, _stop_during_startup)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     import asyncio
@@ -222,7 +224,7 @@ def drafts(c: Context, as_json: bool) -> None:
     from inboxops.store import messages
 
     rows = stored_drafts.needing_the_assistant(c.store)
-    threshold = c.cfg.classify.review_below
+    threshold = c.basics.review_below
     if as_json:
         out = [
             {
@@ -263,9 +265,9 @@ def show(c: Context, draft_id: int) -> None:
     m = c.store.require("messages", d["message_pk"])
     click.echo(f"Draft #{d['id']} ({d['state']})  category {d['category']}, language "
                f"{d['language']}, confidence {m['confidence']}")
-    if m["confidence"] < c.cfg.classify.review_below:
+    if m["confidence"] < c.basics.review_below:
         click.echo(f"NEEDS REVIEW: the category is uncertain (below "
-                   f"{c.cfg.classify.review_below:.2f}); correct it with inboxops reclassify "
+                   f"{c.basics.review_below:.2f}); correct it with inboxops reclassify "
                    f"{m['id']} CATEGORY")
     click.echo(f"Why: {'; '.join(json.loads(m['reasons'] or '[]'))}")
     if json.loads(m["suppress"] or "[]"):

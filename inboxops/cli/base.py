@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from inboxops.cli.validated import Basics
     from inboxops.config import Config
     from inboxops.store import Store
 
@@ -18,23 +19,60 @@ class Context:
     def __init__(self, config_path: str | None) -> None:
         self.config_path = config_path
         self._cfg: Config | None = None
+        self._basics: Basics | None = None
         self._store: Store | None = None
 
     @property
     def cfg(self) -> Config:
+        """The whole config, validated (and remembered as valid: see cli/validated.py)."""
         if self._cfg is None:
+            from inboxops.cli.validated import config_file, remember
             from inboxops.config import load
 
+            try:
+                before: bytes | None = config_file(self.config_path).read_bytes()
+            except OSError:
+                before = None  # load says why
             self._cfg = load(self.config_path)
+            if before is not None and _unchanged(self.config_path, before):
+                remember(self.config_path, before, self._cfg)
         return self._cfg
+
+    @property
+    def basics(self) -> Basics:
+        """The store path and review threshold: remembered for a file validated before,
+        else from a full load. Listing commands use these to start without pydantic."""
+        if self._basics is None:
+            from inboxops.cli.validated import Basics, recall
+
+            known = recall(self.config_path) if self._cfg is None else None
+            self._basics = known or Basics.of(self.cfg)
+        return self._basics
 
     @property
     def store(self) -> Store:
         if self._store is None:
             from inboxops.store import Store
 
-            self._store = Store(self.cfg.store.path)
+            self._store = Store(self.basics.store_path)
         return self._store
+
+    @property
+    def store_path(self) -> Path | None:
+        """Where the store is, once known (for an error message); None before."""
+        if self._basics is not None:
+            return self._basics.store_path
+        return self._cfg.store.path if self._cfg is not None else None
+
+
+def _unchanged(config_path: str | None, before: bytes) -> bool:
+    """Whether the file still holds the bytes read before it was validated."""
+    from inboxops.cli.validated import config_file
+
+    try:
+        return config_file(config_path).read_bytes() == before
+    except OSError:
+        return False
 
 
 pass_ctx = click.make_pass_decorator(Context)

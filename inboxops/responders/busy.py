@@ -15,8 +15,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar
-
 from inboxops.errors import InboxopsError
 
 log = logging.getLogger(__name__)
@@ -50,6 +48,7 @@ def busy_spans(data: bytes, start: datetime, end: datetime, timezone: str) -> li
     (RFC 5545 §3.8.2.7 TRANSP, §3.8.1.11 STATUS), and FREEBUSY periods other than FREE.
     All-day events block the whole day in `timezone`; floating times are read in it too."""
     import recurring_ical_events  # only when a feed is configured: keeps daemon start-up short
+    from icalendar import Calendar
 
     tz = ZoneInfo(timezone)
     try:

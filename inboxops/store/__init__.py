@@ -16,14 +16,17 @@ import logging
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inboxops.errors import InboxopsError, StateError
 from inboxops.store import intake, messages, migrations
 from inboxops.store.clock import now_iso
-from inboxops.store.lean import Database
 from inboxops.store.migrations import MIGRATIONS
+
+if TYPE_CHECKING:
+    from inboxops.store.lean import Database
 
 __all__ = ["MIGRATIONS", "Store", "now_iso"]
 
@@ -41,6 +44,22 @@ def unusable(path: str | Path, error: sqlite3.DatabaseError) -> str:
                 "writes its -wal and -shm files beside it)")
     return (f"the database {path} is damaged ({text}). Fix: restore it from a backup, or move "
             "it aside and let inboxops start a new one")
+
+
+def _unique(keys: list[str]) -> list[str]:
+    """Column names made unique the way sqlite-utils' `query` does (`id`, `id_2`), so a join
+    that selects two columns of one name keeps both."""
+    if len(set(keys)) == len(keys):
+        return keys
+    taken, seen, out = set(keys), set[str](), []
+    for key in keys:
+        name, n = key, 2
+        if key in seen:
+            while name in seen or name in taken:
+                name, n = f"{key}_{n}", n + 1
+        seen.add(name)
+        out.append(name)
+    return out
 
 
 class Store:
@@ -66,11 +85,11 @@ class Store:
                 raise InboxopsError(f"cannot create the folder of the database {path}: "
                                     f"{e.strerror}. Fix: [store] path") from None
         conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-        self.db = Database(conn)
         self.conn = conn
+        conn.execute("PRAGMA recursive_triggers = ON")  # as sqlite-utils' Database sets it
         # Switching the journal mode writes to the file: only a new database needs it (WAL
         # is persistent), and a reader must not wait on a writer for it.
-        if not memory and self.db.journal_mode != "wal":
+        if not memory and conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             self.db.enable_wal()
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA busy_timeout = 30000")
@@ -81,6 +100,15 @@ class Store:
         self._unlogged: list[tuple[int, str]] = []
         if migrate:
             self.migrate()
+
+    @cached_property
+    def db(self) -> Database:
+        """sqlite-utils over the same connection, for the writes and migrations that use it.
+        Made on first use: importing sqlite-utils is most of a read-only command's start-up
+        (issue 15), and reads go through `query` on the bare connection."""
+        from inboxops.store.lean import Database
+
+        return Database(self.conn)
 
     def close(self) -> None:
         self.conn.close()
@@ -137,7 +165,7 @@ class Store:
 
         Nothing pending (the usual case) costs one read. Otherwise the check is repeated inside
         BEGIN IMMEDIATE, so two processes starting on a new database migrate it once."""
-        if not migrations.needed(self.db):
+        if migrations.current(self.conn) or not migrations.needed(self.db):
             return []
         with self.tx():
             return migrations.apply(self.db)
@@ -145,8 +173,12 @@ class Store:
     # -- generic helpers ------------------------------------------------------------------------
 
     def query(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
-        """Rows as dicts."""
-        return list(self.db.query(sql, params))  # type: ignore[arg-type]
+        """Rows as dicts (a repeated column name gets `_2`, `_3`, as in sqlite-utils)."""
+        cursor = self.conn.execute(sql, params)  # type: ignore[arg-type]
+        if cursor.description is None:
+            return []
+        keys = _unique([d[0] for d in cursor.description])
+        return [dict(zip(keys, row, strict=True)) for row in cursor]
 
     def one(self, sql: str, params: Iterable[Any] | dict[str, Any] = ()) -> dict[str, Any] | None:
         """The first row as a dict, or None."""

@@ -8,10 +8,15 @@ for a CLI command or a scan takes no write lock when the schema is current (issu
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING
 
 from inboxops.store.intake import without_port
-from inboxops.store.lean import Database, Migrations
+
+if TYPE_CHECKING:  # imported when a migration runs: a current schema is checked without it
+    from inboxops.store.lean import Database, Migrations
 
 # Which migration set the rows of `migrations` belong to (sqlite-utils keeps several apart).
 SET = "inboxops"
@@ -312,20 +317,30 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
 ]
 
 
-class _Migrations(Migrations):
-    """sqlite-utils' runner, keeping the bookkeeping table's old name."""
+@cache
+def _registry() -> Migrations:
+    """sqlite-utils' runner with every migration, keeping the bookkeeping table's old name."""
+    from inboxops.store.lean import Migrations
 
-    migrations_table = TABLE
+    class _Migrations(Migrations):
+        migrations_table = TABLE
 
-
-def _registry() -> _Migrations:
     registry = _Migrations(SET)
     for name, fn in MIGRATIONS:
         registry(name=name)(fn)
     return registry
 
 
-REGISTRY = _registry()
+def current(conn: sqlite3.Connection) -> bool:
+    """Whether every migration is recorded as applied, by one plain read (without sqlite-utils:
+    a CLI command's start-up, issue 15). False also when unsure (no table yet, the old layout):
+    `needed` then decides."""
+    try:
+        rows = conn.execute(f"SELECT name FROM {TABLE} WHERE migration_set = ?", (SET,))
+        done = {row[0] for row in rows}
+    except sqlite3.OperationalError:  # no such table or column
+        return False
+    return all(name in done for name, _ in MIGRATIONS)
 
 
 def _legacy(db: Database) -> bool:
@@ -339,7 +354,7 @@ def pending(db: Database) -> list[str]:
     if _legacy(db):
         done = {row[0] for row in db.execute(f"SELECT name FROM {TABLE}")}
         return [name for name, _ in MIGRATIONS if name not in done]
-    return [m.name for m in REGISTRY.pending(db)]
+    return [m.name for m in _registry().pending(db)]
 
 
 def needed(db: Database) -> bool:
@@ -352,7 +367,7 @@ def apply(db: Database) -> list[str]:
     if _legacy(db):
         _adopt_legacy(db)
     names = pending(db)
-    REGISTRY.apply(db)
+    _registry().apply(db)
     return names
 
 
@@ -360,7 +375,7 @@ def _adopt_legacy(db: Database) -> None:
     """Carry the old runner's rows over to sqlite-utils' layout, same names, same order."""
     rows = db.execute(f"SELECT name, applied_at FROM {TABLE} ORDER BY rowid").fetchall()
     db.execute(f"DROP TABLE {TABLE}")
-    REGISTRY.ensure_migrations_table(db)
+    _registry().ensure_migrations_table(db)
     db.table(TABLE).insert_all(
         {"migration_set": SET, "name": name, "applied_at": at} for name, at in rows
     )

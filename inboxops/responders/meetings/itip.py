@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, vCalAddress
-from icalendar.enums import PARTSTAT, ROLE, STATUS
-
 from inboxops.responders.meetings.slots import _require_aware
-from inboxops.responders.meetings.vtimezone import vtimezone
+
+# icalendar (with vtimezone, which uses it) is imported by the two functions below: ~10 MB and
+# ~100 modules a daemon needs only once a meeting is drafted or an iTIP mail arrives (issue 15).
 
 PRODID = "-//inboxops//inboxops//EN"
 
@@ -63,6 +62,11 @@ def build_request(
     clients show RSVP buttons and replies come back to the shared mailbox (ICS-3).
     `attendees` are (email, display name). `now` fixes DTSTAMP for tests; default: the clock.
     """
+    from icalendar import Calendar, Event, vCalAddress
+    from icalendar.enums import PARTSTAT, ROLE, STATUS
+
+    from inboxops.responders.meetings.vtimezone import vtimezone
+
     _require_aware(start, "start")
     _require_aware(end, "end")
     if end <= start:
@@ -109,6 +113,8 @@ def parse_calendar(data: bytes) -> CalendarInfo | None:
     None when the bytes are not a calendar with an event: replies come from outside, and a
     malformed one must go to a human, not crash the daemon.
     """
+    from icalendar import Calendar
+
     try:
         cal = Calendar.from_ical(data)
         events = cal.events
