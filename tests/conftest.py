@@ -25,6 +25,17 @@ from mailservers import (
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The CLI remembers validated configs in the user's cache folder (`cli.validated`): the
+    tests, and the daemons and CLIs they start, keep theirs in a temporary one."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+    mp.delenv("CACHE_DIRECTORY", raising=False)
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def dovecot() -> Iterator[DovecotInstance]:
     """The session's Dovecot: `imap_port` (plain + STARTTLS), `imaps_port`, `lmtp_port`,
