@@ -137,7 +137,9 @@ class LearnedClassifier(Classifier):
             return verdict
         if self._dirty:
             self._prepare()
-        words = _features(reading.subject, reading.folded(READ_CHARS))
+        # The words of the opening, joined, hold the same features as the opening itself (a
+        # feature never spans a non-word character) in a shorter text.
+        words = _features(reading.subject, " ".join(reading.words(READ_CHARS)))
         overlap: dict[int, float] = defaultdict(float)
         idf2, index = self._idf2, self._index
         for w in words & self._vocabulary:

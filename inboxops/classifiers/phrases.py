@@ -273,6 +273,13 @@ def _needles(openings: Iterable[str]) -> tuple[str, ...]:
 _GATES = _Gates()
 
 
+def _implied(required: set[str], gates: list[tuple[frozenset[str], frozenset[str]]]) -> bool:
+    """Whether meeting the gates already puts one of the required texts in the text: every
+    word of one gate contains one of them ("sedint" for the words that start with "sedint")."""
+    return any(all(any(r in word for r in required) for word in exact | prefixes)
+               for exact, prefixes in gates)
+
+
 class PhraseSet:
     """Whole-word stems (regex fragments over folded lower-case text), searched together."""
 
@@ -299,7 +306,7 @@ class PhraseSet:
                 self.needs.append(frozenset(ids))
                 # A few texts one of which must be there too, where the words are not enough
                 # ("the \w+ team" needs " team").
-                few = 0 < len(required) <= _MAX_NEEDLES
+                few = 0 < len(required) <= _MAX_NEEDLES and not _implied(required, gates)
                 self.contains.append(frozenset(required) if few else frozenset())
                 self._by_gate.setdefault(ids[0], []).append(index)
                 self._first_gates |= {ids[0]}
