@@ -186,3 +186,4 @@ def test_phrase_search_finds_exactly_what_searching_each_stem_would() -> None:
             expected = {i: m.group(0) for i, p in enumerate(phrases.patterns)
                         if (m := p.search(text))}
             assert phrases.search(text) == expected, text
+            assert phrases.any(text) == bool(expected), text

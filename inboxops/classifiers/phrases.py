@@ -358,6 +358,11 @@ class PhraseSet:
                 at = text.find(needle, at + 1)
         return best
 
+    def any(self, text: str, words: frozenset[str] | None = None) -> bool:
+        """Whether any stem occurs in `text` (stops at the first found)."""
+        return any(self._first_whole(index, text) is not None
+                   for index in self.candidates(text, words))
+
     def search(self, text: str, words: frozenset[str] | None = None) -> dict[int, str]:
         """The first match of each stem that occurs in `text`, by stem index, in the order they
         occur in the text. `words` are `tokens(text)`, when the caller has them already."""

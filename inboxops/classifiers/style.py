@@ -123,7 +123,7 @@ _GREETING_WORDS = frozenset(
 
 def _asks(text: str, words: frozenset[str]) -> bool:
     """A question mark, or a phrase that asks (whole words)."""
-    return "?" in text or bool(_ASKS.search(text, words))
+    return "?" in text or _ASKS.any(text, words)
 
 
 @register
