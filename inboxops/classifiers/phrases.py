@@ -23,7 +23,7 @@ _TOKEN = re.compile(r"\w+")
 _WORD_CHAR = re.compile(r"\w")
 # A stem's literal openings are expanded (alternatives times alternatives) up to this many.
 _MAX_OPENINGS = 256
-# Words of a text remembered with their gates, per phrase set; past this the memo starts anew.
+# Words of texts remembered with the gates they meet; past this many the memo starts anew.
 _MEMO_WORDS = 50_000
 _MEMO_WORD_CHARS = 32  # longer words (ids, base64) are rare twice: looked up, not remembered
 _EMPTY: frozenset[int] = frozenset()
@@ -290,7 +290,7 @@ class PhraseSet:
         # then checked by hand (20 us per stem and message with it, under 5 without).
         self._loose = [re.compile(rf"(?:{stem})(?!\w)") for stem in stems]
         self.needs: list[frozenset[int]] = []  # per stem: word gates (empty: see `contains`)
-        self.contains: list[frozenset[str]] = []  # per stem without gates: one must be in text
+        self.contains: list[frozenset[str]] = []  # per stem: one must be in the text (or none)
         self._by_gate: dict[int, list[int]] = {}  # stems listed under their first gate
         self._unguarded: list[int] = []  # stems without word gates, in order
         self._starts: dict[int, tuple[str, ...]] = {}  # per gated stem: what a match starts with
