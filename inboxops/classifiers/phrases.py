@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import re._parser as sre  # type: ignore[import-not-found]  # the stdlib's own regex parser
 from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from typing import Any
 
 _TOKEN = re.compile(r"\w+")
 _WORD_CHAR = re.compile(r"\w")
@@ -169,11 +169,17 @@ class _Gates:
         self.ids: dict[tuple[frozenset[str], frozenset[str]], int] = {}
         self.exact: dict[str, set[int]] = {}
         self.prefix: dict[str, set[int]] = {}
-        # Each word seen with the gates it meets (mail reuses its vocabulary), and the last few
-        # word sets with theirs (the classifiers search one message's words several times).
-        # Both are replaced, never changed in place where another thread may be reading.
-        self._memo: dict[str, frozenset[int]] = {}
+        # The words seen (mail reuses its vocabulary) and, of those, the ones that meet a gate,
+        # with their gates; and the last few word sets with the gates they meet (the classifiers
+        # search one message's words several times). Replaced, never emptied in place, where
+        # another thread may be reading; a word goes into `hits` before it goes into `seen`.
+        self._seen: set[str] = set()
+        self._hits: dict[str, frozenset[int]] = {}
+        self._hit_words: set[str] = set()
         self._recent: dict[int, tuple[frozenset[str], frozenset[int]]] = {}
+
+    def _forget(self) -> None:
+        self._seen, self._hits, self._hit_words, self._recent = set(), {}, set(), {}
 
     def add(self, exact: frozenset[str], prefixes: frozenset[str]) -> int:
         key = (exact, prefixes)
@@ -183,7 +189,7 @@ class _Gates:
                 self.exact.setdefault(word, set()).add(gate)
             for word in prefixes:
                 self.prefix.setdefault(word, set()).add(gate)
-            self._memo, self._recent = {}, {}  # what was remembered lacks the new gate
+            self._forget()  # what was remembered lacks the new gate
         return self.ids[key]
 
     def met(self, words: frozenset[str]) -> frozenset[int]:
@@ -191,21 +197,24 @@ class _Gates:
         recent = self._recent.get(id(words))
         if recent is not None and recent[0] is words:
             return recent[1]
-        memo = self._memo
-        if len(memo) > _MEMO_WORDS:
-            memo = self._memo = {}
-        found: list[frozenset[int] | None] = list(map(memo.get, words))
-        if None in found:
-            for i, (word, gates) in enumerate(zip(words, found, strict=True)):
-                if gates is None:
-                    found[i] = gates = self.met_by(word)
-                    if len(word) <= _MEMO_WORD_CHARS:
-                        memo[word] = gates
-        met = frozenset().union(*cast("list[frozenset[int]]", found))
+        if len(self._seen) > _MEMO_WORDS:
+            self._forget()
+        seen, hits, hit_words = self._seen, self._hits, self._hit_words
+        met: set[int] = set()
+        for word in words - seen:  # set operations run in C; new words are few
+            gates = self.met_by(word)
+            met |= gates
+            if len(word) <= _MEMO_WORD_CHARS:
+                if gates:
+                    hits[word] = gates
+                    hit_words.add(word)
+                seen.add(word)
+        met.update(*map(hits.__getitem__, words & hit_words))
+        result = frozenset(met)
         if len(self._recent) >= 4:
             self._recent = {}
-        self._recent[id(words)] = (words, met)
-        return met
+        self._recent[id(words)] = (words, result)
+        return result
 
     def met_by(self, word: str) -> frozenset[int]:
         """The gates one word of a text meets."""
