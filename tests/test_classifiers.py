@@ -156,10 +156,16 @@ def test_prefilter_never_hides_a_rule_that_matches() -> None:
                 assert index in candidates, (pattern.pattern, text)
 
 
-def test_every_anchor_starts_with_a_letter() -> None:
-    from inboxops.classifiers import content
+def test_every_stem_that_starts_with_a_word_is_gated_by_words() -> None:
+    """Only stems that can match without starting at a word are searched on a text test, and
+    each of those still has one (no stem runs on every message)."""
+    from inboxops.classifiers import content, style
 
-    assert all(anchor[0].isalpha() for anchor in content._PHRASES.all_anchors)
+    for phrases in (content._PHRASES, style._DISPLEASURE, style._PITCH, style._ASKS):
+        for index, stem in enumerate(phrases.stems):
+            if stem[0].isalpha():
+                assert phrases.needs[index], stem
+            assert phrases.needs[index] or phrases.contains[index], stem
 
 
 def test_phrase_search_finds_exactly_what_searching_each_stem_would() -> None:
@@ -173,10 +179,11 @@ def test_phrase_search_finds_exactly_what_searching_each_stem_would() -> None:
     rng = random.Random(7)
     glue = [" ", " ", ", ", ". ", "'", "-", "\n", "!", "!!", "?", " 5 ", " 10:30 am ", "$4",
             "x", "#", "{name}", "100%"]
-    for phrases in (content._PHRASES, style._DISPLEASURE, style._PITCH):
+    for phrases in (content._PHRASES, style._DISPLEASURE, style._PITCH, style._ASKS):
         words = sorted({w for p in phrases.patterns for w in regex.findall(r"[a-z]+", p.pattern)})
         for _ in range(1500):
             text = "".join(rng.choice(words) + rng.choice(glue) for _ in range(rng.randint(1, 14)))
             expected = {i: m.group(0) for i, p in enumerate(phrases.patterns)
                         if (m := p.search(text))}
             assert phrases.search(text) == expected, text
+            assert phrases.any(text) == bool(expected), text

@@ -3,7 +3,8 @@
 Each classifier is a small class whose class attributes are defaults that config can override
 (the afew habit); config's `[classify] chain` names which run and in what order. A classifier
 returns per-category scores with reasons; a decisive verdict (for example an auto-reply header)
-ends the chain.
+ends the chain. The chain reads each message once (a Reading: the opening of the text, folded,
+and its words) and hands that to every classifier, so none of them folds or splits it again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from inboxops.classifiers.calibration import Calibration, packaged
+from inboxops.classifiers.reading import Reading
 from inboxops.errors import ConfigError
 from inboxops.models import CATEGORIES, Category, Classification, ParsedMessage
 
@@ -31,7 +33,9 @@ class Verdict:
 
 
 class Classifier:
-    """Base class: subclasses set `name` and implement `judge`."""
+    """Base class: subclasses set `name` and implement `judge` (a message), or `assess` (the
+    chain's Reading of it, to share the folded text and its words with the other classifiers).
+    """
 
     name: ClassVar[str] = ""
 
@@ -42,7 +46,14 @@ class Classifier:
             setattr(self, key, value)
 
     def judge(self, msg: ParsedMessage) -> Verdict:
-        raise NotImplementedError
+        """This classifier's opinion of one message."""
+        if type(self).assess is Classifier.assess:
+            raise NotImplementedError(f"{type(self).__name__} implements neither judge nor assess")
+        return self.assess(Reading(msg))
+
+    def assess(self, reading: Reading) -> Verdict:
+        """The same opinion from the chain's Reading of the message."""
+        return self.judge(reading.msg)
 
 
 REGISTRY: dict[str, type[Classifier]] = {}
@@ -97,8 +108,9 @@ class Chain:
         """
         total: dict[Category, float] = {}
         reasons: list[str] = []
+        reading = Reading(msg)
         for classifier in self.classifiers:
-            verdict = classifier.judge(msg)
+            verdict = classifier.assess(reading)
             if verdict.decisive and verdict.scores:
                 category = max(verdict.scores, key=lambda c: verdict.scores[c])
                 return category, None, verdict.reasons

@@ -11,8 +11,8 @@ from typing import ClassVar
 
 from inboxops.classifiers.base import Classifier, Verdict, register
 from inboxops.classifiers.phrases import PhraseSet
-from inboxops.models import Category, ParsedMessage
-from inboxops.text import fold_diacritics
+from inboxops.classifiers.reading import READ_CHARS, Reading
+from inboxops.models import Category
 
 # Stems (regex fragments, already folded) with weights. Written for this project from general
 # knowledge of how clients write; extend in config-free code review, not by pasting real mail.
@@ -205,18 +205,17 @@ class ContentClassifier(Classifier):
     name: ClassVar[str] = "content"
     subject_weight: float = 1.5
     max_reasons: int = 6
-    max_chars: int = 6000  # the opening of a long message says what it is about
+    max_chars: int = READ_CHARS  # the opening of a long message says what it is about
     # Diminishing returns: a long bulk mailing names every topic many times, a short complaint
     # names one once. score / (1 + score / saturation) keeps a pile of weak words from
     # outvoting the few telling ones (and the style signals).
     saturation: float = 16.0
 
-    def judge(self, msg: ParsedMessage) -> Verdict:
+    def assess(self, reading: Reading) -> Verdict:
         verdict = Verdict()
-        subject = fold_diacritics(msg.subject)
-        body = fold_diacritics(msg.text[:self.max_chars])
         words: dict[Category, dict[str, None]] = {}
-        in_subject, in_body = _PHRASES.search(subject), _PHRASES.search(body)
+        in_subject = _PHRASES.search(reading.subject, reading.subject_words)
+        in_body = _PHRASES.search(reading.folded(self.max_chars), reading.words(self.max_chars))
         for index in sorted(in_subject.keys() | in_body.keys()):
             category, _, weight = _RULES[index]
             score = weight * (self.subject_weight if index in in_subject else 1.0)

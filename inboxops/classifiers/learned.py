@@ -4,21 +4,24 @@ A correction (`inboxops reclassify`, or `eval --learn-from`) stores the message'
 right category in SQLite. A new message that shares enough distinctive words with corrected ones
 (cosine similarity over IDF-weighted word sets) is pulled towards their categories. Nearest
 neighbours rather than a global model: one correction changes only messages like it, and the
-effect is explainable ("like 2 corrected messages"). The classifier reloads new corrections
-before each decision, so a correction made from the CLI reaches the running daemon immediately.
+effect is explainable ("like 2 corrected messages"). The classifier looks for new corrections at
+most every `recheck` seconds (2 s), not before every message (a query per message cost more
+than classifying it): a correction this process records counts for the very next message, one
+recorded by another process (the CLI, the web page) within those seconds.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import time
 from collections import defaultdict
 from typing import Any, ClassVar
 
 from inboxops.classifiers.base import Classifier, Verdict, register
-from inboxops.models import Category, ParsedMessage
+from inboxops.classifiers.reading import READ_CHARS, Reading, fold
+from inboxops.models import Category
 from inboxops.store import corrections
-from inboxops.text import fold_diacritics
 
 _WORD = re.compile(r"[a-z][a-z0-9]{2,}")
 # Words too common to tell categories apart, in both languages (folded).
@@ -35,9 +38,17 @@ _STOP = frozenset(_STOP_WORDS.split())
 
 def features(subject: str, text: str) -> frozenset[str]:
     """The distinctive words of a message: folded, no stop words, subject words marked."""
-    words = set(_WORD.findall(fold_diacritics(text[:5000])))
-    words |= {f"s:{w}" for w in _WORD.findall(fold_diacritics(subject))}
-    return frozenset(w for w in words if w.removeprefix("s:") not in _STOP)
+    return _features(fold(subject), fold(text[:READ_CHARS]))
+
+
+def _features(subject: str, text: str) -> frozenset[str]:
+    """`features` of a subject and an opening already folded."""
+    words = set(_WORD.findall(text))
+    words.difference_update(_STOP)
+    subject_words = set(_WORD.findall(subject))
+    subject_words.difference_update(_STOP)
+    words.update(["s:" + w for w in subject_words])
+    return frozenset(words)
 
 
 @register
@@ -57,6 +68,9 @@ class LearnedClassifier(Classifier):
     min_votes: int = 4
     # ...unless one of them is nearly the same message (the next issue of a corrected newsletter).
     same_message: float = 0.5
+    # Seconds between looks for corrections recorded by another process (this process's own
+    # are seen at once).
+    recheck: float = 2.0
     store: Any = None  # the Store, shared by the pipeline (None: nothing learned)
 
     def __init__(self, **options: Any) -> None:
@@ -66,6 +80,14 @@ class LearnedClassifier(Classifier):
         self._df: dict[str, int] = defaultdict(int)
         self._norms: list[float] = []
         self._last_id = 0
+        self._next_look = 0.0  # time.monotonic() of the next look at the store
+        self._seen_added = -1  # corrections.added() at the last look
+        # Squared IDF of every word the examples have, and of a word they do not (df 0):
+        # recomputed when examples arrive, not per message.
+        self._idf2: dict[str, float] = {}
+        self._unseen_idf2 = 0.0
+        self._vocabulary: frozenset[str] = frozenset()
+        self._dirty = False
 
     def learn(self, words: frozenset[str], category: Category) -> None:
         """Add one example to the in-memory model."""
@@ -77,10 +99,15 @@ class LearnedClassifier(Classifier):
         self._norms.append(0.0)  # computed lazily: IDF changes as examples arrive
         self._dirty = True
 
-    def refresh(self) -> None:
-        """Load corrections recorded since the last call (by this or another process)."""
+    def refresh(self, *, now: float | None = None) -> None:
+        """Load corrections recorded since the last look, if it is time to look again."""
         if self.store is None:
             return
+        now = time.monotonic() if now is None else now
+        added = corrections.added()
+        if now < self._next_look and added == self._seen_added:
+            return
+        self._next_look, self._seen_added = now + self.recheck, added
         for pk, category, words in corrections.after(self.store, self._last_id):
             self.learn(frozenset(words.split()), category)
             self._last_id = pk
@@ -88,25 +115,37 @@ class LearnedClassifier(Classifier):
     def _idf(self, word: str) -> float:
         return math.log((len(self._examples) + 1) / (self._df.get(word, 0) + 1)) + 1.0
 
-    def _norm(self, words: frozenset[str]) -> float:
-        return math.sqrt(sum(self._idf(w) ** 2 for w in words)) or 1.0
+    def _prepare(self) -> None:
+        """IDF and norms for the examples as they now are."""
+        self._idf2 = {w: self._idf(w) ** 2 for w in self._df}
+        self._unseen_idf2 = self._idf("") ** 2
+        self._vocabulary = frozenset(self._idf2)
+        self._norms = [self._norm(words) for words, _ in self._examples]
+        self._dirty = False
 
-    def judge(self, msg: ParsedMessage) -> Verdict:
+    def _norm(self, words: frozenset[str]) -> float:
+        """Length of a message's IDF-weighted word vector (words no example has count too)."""
+        known = words & self._vocabulary
+        idf2 = self._idf2
+        total = sum(idf2[w] for w in known) + (len(words) - len(known)) * self._unseen_idf2
+        return math.sqrt(total) or 1.0
+
+    def assess(self, reading: Reading) -> Verdict:
         verdict = Verdict()
         self.refresh()
         if not self._examples:
             return verdict
-        if getattr(self, "_dirty", False):
-            self._norms = [self._norm(words) for words, _ in self._examples]
-            self._dirty = False
-        words = features(msg.subject, msg.text)
+        if self._dirty:
+            self._prepare()
+        # The words of the opening, joined, hold the same features as the opening itself (a
+        # feature never spans a non-word character) in a shorter text.
+        words = _features(reading.subject, " ".join(reading.words(READ_CHARS)))
         overlap: dict[int, float] = defaultdict(float)
-        for w in words:
-            postings = self._index.get(w)
-            if postings:
-                weight = self._idf(w) ** 2
-                for position in postings:
-                    overlap[position] += weight
+        idf2, index = self._idf2, self._index
+        for w in words & self._vocabulary:
+            weight = idf2[w]
+            for position in index[w]:
+                overlap[position] += weight
         if not overlap:
             return verdict
         norm = self._norm(words)

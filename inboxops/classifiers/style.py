@@ -15,8 +15,7 @@ from typing import ClassVar
 
 from inboxops.classifiers.base import Classifier, Verdict, register
 from inboxops.classifiers.phrases import PhraseSet
-from inboxops.models import ParsedMessage
-from inboxops.text import fold_diacritics
+from inboxops.classifiers.reading import READ_CHARS, Reading
 
 # A subject that starts with a list tag: "[team-news] ...", "[Announce] ...".
 _LIST_TAG = re.compile(r"^\s*\[[a-z0-9][\w .:/-]{1,40}\]", re.IGNORECASE)
@@ -34,13 +33,34 @@ _MASS_SALUTATION = re.compile(
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _SECOND_PERSON = frozenset(["you", "your", "yours", "you're", "you'll", "you've", "yourself"])
 _FIRST_PERSON = frozenset(["i", "my", "me", "mine", "i'm", "i've", "i'd", "i'll", "myself"])
-_UPPER = str.maketrans("", "", "ABCDEFGHIJKLMNOPQRSTUVWXYZĂÂÎȘŞȚŢ")
-_LOWER = str.maketrans("", "", "abcdefghijklmnopqrstuvwxyzăâîșşțţ")
+# The letters counted for "written in capitals": ASCII, and the Romanian ones.
+_ASCII_UPPER = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ASCII_LOWER = b"abcdefghijklmnopqrstuvwxyz"
+_RO_UPPER = "ĂÂÎȘŞȚŢ"
+_RO_LOWER = "ăâîșşțţ"
+_SHOUT_CHARS = 2000  # the first lines show whether a message shouts
+_SHOUT_MIN = 80  # letters needed to judge
+_SHOUT_SHARE = 0.6
 
 
-def _count(text: str, deletion: dict[int, int | None]) -> int:
-    """How many characters of a set `text` has (str.translate runs in C; a loop would not)."""
-    return len(text) - len(text.translate(deletion))
+def _count(text: str, data: bytes, ascii_letters: bytes, ro_letters: str) -> int:
+    """How many of the letters `text` has. `data` is text as UTF-8, where an ASCII byte is always
+    that character, so bytes.translate (C, a table per byte) counts the ASCII ones."""
+    found = len(data) - len(data.translate(None, ascii_letters))
+    if not text.isascii():
+        found += sum(map(text.count, ro_letters))
+    return found
+
+
+def _shouting(raw: str) -> bool:
+    """Capitals are more than 60% of the letters (and there are enough letters to tell)."""
+    head = raw[:_SHOUT_CHARS]
+    data = head.encode("utf-8", "surrogatepass")
+    upper = _count(head, data, _ASCII_UPPER, _RO_UPPER)
+    if upper <= _SHOUT_SHARE * _SHOUT_MIN:  # cannot be over 60% of at least 80 letters
+        return False
+    lower = _count(head, data, _ASCII_LOWER, _RO_LOWER)
+    return upper + lower >= _SHOUT_MIN and upper > _SHOUT_SHARE * (upper + lower)
 
 
 _URL = re.compile(r"https?://|www\.")
@@ -91,10 +111,19 @@ _PITCH = PhraseSet([
 ])
 
 # Asking for something: a question, or the phrases that make a request without a question mark.
-_ASKS = re.compile(
-    r"\?|(?<!\w)(please|pls|plz|could you|can you|would you|i would like|i'd like|let me know|"
-    r"va rog|te rog|puteti|ati putea|as dori|doresc|vreau sa stiu|astept raspuns)(?!\w)"
-)
+_ASKS = PhraseSet([
+    r"please", r"pls", r"plz", r"could you", r"can you", r"would you", r"i would like",
+    r"i'd like", r"let me know", r"va rog", r"te rog", r"puteti", r"ati putea", r"as dori",
+    r"doresc", r"vreau sa stiu", r"astept raspuns",
+])
+# The first words of an audience greeting (_MASS_SALUTATION): without one, it cannot match.
+_GREETING_WORDS = frozenset(
+    ["dear", "hello", "hi", "greetings", "stimate", "stimata", "stimati", "dragi", "draga", "buna"])
+
+
+def _asks(text: str, words: frozenset[str]) -> bool:
+    """A question mark, or a phrase that asks (whole words)."""
+    return "?" in text or _ASKS.any(text, words)
 
 
 @register
@@ -112,38 +141,38 @@ class StyleClassifier(Classifier):
     displeasure_weight: float = 0.4
     displeasure_cap: int = 4
     statement_weight: float = 0.3
-    max_chars: int = 6000
+    max_chars: int = READ_CHARS
 
-    def judge(self, msg: ParsedMessage) -> Verdict:
+    def assess(self, reading: Reading) -> Verdict:
         verdict = Verdict()
-        subject = msg.subject or ""
-        raw = msg.text[: self.max_chars]
-        text = fold_diacritics(raw)
+        subject = reading.msg.subject or ""
+        raw = reading.opening(self.max_chars)
+        text, tokens = reading.folded(self.max_chars), reading.words(self.max_chars)
         if _LIST_TAG.match(subject) and not _REPLY_TAG.match(subject):
             verdict.add("other", self.list_tag_weight, "list tag in the subject")
-        if _MASS_SALUTATION.search(text[:300]):
+        if not tokens.isdisjoint(_GREETING_WORDS) and _MASS_SALUTATION.search(text[:300]):
             verdict.add("other", self.mass_salutation_weight, "greets an audience, not a person")
-        words = _WORD.findall(text)
-        you = sum(1 for w in words if w in _SECOND_PERSON)
-        me = sum(1 for w in words if w in _FIRST_PERSON)
-        if you >= 5 and you > 2 * (me + 1):
-            verdict.add("other", self.second_person_weight,
-                        f"written to 'you' throughout ({you}x you, {me}x I)")
-        upper, lower = _count(raw[:2000], _UPPER), _count(raw[:2000], _LOWER)
-        if upper + lower >= 80 and upper > 0.6 * (upper + lower):
+        if "you" in text:  # in every _SECOND_PERSON word
+            words = _WORD.findall(text)
+            you = sum(map(_SECOND_PERSON.__contains__, words))
+            me = sum(map(_FIRST_PERSON.__contains__, words))
+            if you >= 5 and you > 2 * (me + 1):
+                verdict.add("other", self.second_person_weight,
+                            f"written to 'you' throughout ({you}x you, {me}x I)")
+        if _shouting(raw):
             verdict.add("other", self.shouting_weight, "written in capitals")
-        links = len(_URL.findall(text))
+        links = len(_URL.findall(text)) if ("://" in text or "www." in text) else 0
         if links >= 3:
             verdict.add("other", self.links_weight, f"{links} links")
-        pitch = list(dict.fromkeys(_PITCH.search(text).values()))
+        pitch = list(dict.fromkeys(_PITCH.search(text, tokens).values()))
         if pitch:
             kept = pitch[: self.pitch_cap]
             verdict.add("other", self.pitch_weight * len(kept), f"sales pitch: {', '.join(kept)}")
-        found = list(dict.fromkeys(_DISPLEASURE.search(text).values()))
+        found = list(dict.fromkeys(_DISPLEASURE.search(text, tokens).values()))
         if found:
             kept = found[: self.displeasure_cap]
             verdict.add("complaint", self.displeasure_weight * len(kept),
                         f"displeasure: {', '.join(kept)}")
-        if not _ASKS.search(text) and not _ASKS.search(fold_diacritics(subject)):
+        if not _asks(text, tokens) and not _asks(reading.subject, reading.subject_words):
             verdict.add("complaint", self.statement_weight, "asks for nothing")
         return verdict

@@ -1,4 +1,8 @@
-"""The `corrections` table: what the assistant taught us, a message's words and its category."""
+"""The `corrections` table: what the assistant taught us, a message's words and its category.
+
+Readers (the learned classifier) look for new rows every few seconds, not for every message;
+`added()` lets them see at once what this process itself recorded.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from inboxops.store.clock import now_iso
 
 if TYPE_CHECKING:
     from inboxops.store import Store
+
+_added = 0  # corrections this process has recorded (a hint to look again; the rows are the truth)
 
 
 def add(
@@ -22,7 +28,14 @@ def add(
             "category": category, "words": words, "origin": origin,
         }).last_pk
     assert isinstance(pk, int)
+    global _added
+    _added += 1
     return pk
+
+
+def added() -> int:
+    """How many corrections this process has recorded so far: when it changes, look again."""
+    return _added
 
 
 def after(store: Store, last_id: int) -> list[tuple[int, Category, str]]:
