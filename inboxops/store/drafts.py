@@ -57,10 +57,13 @@ def reply_approved(store: Store, message_pk: int) -> bool:
 
 def pending_in_thread(store: Store, message_pk: int) -> list[dict[str, Any]]:
     """(id, meeting_pk) of the pending drafts for the other messages of this one's thread."""
+    # The thread's few messages first (messages_thread), then their drafts (drafts_message):
+    # CROSS JOIN keeps SQLite from starting at every pending draft instead, which made each
+    # new draft of a backlog cost a pass over all the earlier ones (issue 15).
     return store.query(
-        "SELECT d.id, d.meeting_pk FROM drafts d JOIN messages m ON m.id = d.message_pk "
-        "WHERE d.state = 'pending' AND m.id != ? AND m.thread_key = "
-        "(SELECT thread_key FROM messages WHERE id = ?)", (message_pk, message_pk),
+        "SELECT d.id, d.meeting_pk FROM messages m CROSS JOIN drafts d ON d.message_pk = m.id"
+        " WHERE m.thread_key = (SELECT thread_key FROM messages WHERE id = ?) AND m.id != ?"
+        " AND d.state = 'pending'", (message_pk, message_pk),
     )
 
 
