@@ -42,6 +42,7 @@ T = TypeVar("T")
 TIMEOUT_SECONDS = 20.0  # one message; a normal one takes a few milliseconds
 CHUNK = 32  # messages in one request of a backlog
 CHUNK_BYTES = 1 << 20  # and at most this many bytes: a chunk stays far inside the limit
+DEPTH = 2  # chunks sent to a worker ahead of its answers
 _HOME = str(Path(__file__).resolve().parents[2])  # the folder this inboxops package is in
 
 
@@ -70,8 +71,10 @@ class _Worker:
         self.send_conn = Connection(to_child_w, readable=False)
         self.recv_conn = Connection(from_child_r, writable=False)
         self.send_conn.send_bytes(setup)
-        self.job: tuple[int, float] | None = None  # (chunk index, deadline) in flight
-        self.chunk: list[tuple[int, bytes]] = []  # what it holds
+        # Chunks sent and not answered yet, oldest first, with their index in the batch: the
+        # worker reads the next while it parses one (DEPTH), so it never waits for us.
+        self.jobs: deque[tuple[int, list[tuple[int, bytes]]]] = deque()
+        self.deadline = 0.0  # by when the oldest must be answered
 
     def kill(self) -> None:
         for conn in (self.send_conn, self.recv_conn):
@@ -133,55 +136,60 @@ class ParsePool(Generic[T]):
         try:
             while next_out < total:
                 for worker in workers:
-                    if worker.job is None and chunks:
-                        index, chunk = chunks.popleft()
-                        self._send(worker, index, chunk)
-                busy = {w.recv_conn: w for w in workers if w.job is not None}
+                    while len(worker.jobs) < DEPTH and chunks:
+                        self._send(worker, *chunks.popleft())
+                busy = {w.recv_conn: w for w in workers if w.jobs}
                 if busy:
-                    deadline = min(w.job[1] for w in busy.values() if w.job)
+                    deadline = min(w.deadline for w in busy.values())
                     for conn in wait(list(busy), max(0.0, deadline - time.monotonic())):
                         self._receive(busy[conn], done)  # type: ignore[index]
                 for i, worker in enumerate(workers):
-                    if worker.job is not None and worker.job[1] <= time.monotonic():
-                        workers[i] = self._replace(worker, done)
+                    if worker.jobs and worker.deadline <= time.monotonic():
+                        workers[i] = self._replace(worker, done, chunks)
                 while next_out in done:
                     yield from done.pop(next_out)
                     next_out += 1
         finally:
-            self._give_back([w for w in workers if w.job is None])
+            self._give_back([w for w in workers if not w.jobs])
             for worker in workers:
-                if worker.job is not None:  # the caller stopped early: its answer is unwanted
+                if worker.jobs:  # the caller stopped early: its answers are unwanted
                     worker.kill()
 
+    def _limit(self, chunk: list[tuple[int, bytes]]) -> float:
+        return self.timeout * (1 if len(chunk) == 1 else 2)
+
     def _send(self, worker: _Worker, index: int, chunk: list[tuple[int, bytes]]) -> None:
-        worker.chunk = chunk
-        limit = self.timeout * (1 if len(chunk) == 1 else 2)
-        worker.job = (index, time.monotonic() + limit)
+        if not worker.jobs:
+            worker.deadline = time.monotonic() + self._limit(chunk)
+        worker.jobs.append((index, chunk))
         try:
             worker.send_conn.send_bytes(pickle.dumps([raw for _, raw in chunk]))
-        except OSError:  # it died between two chunks: its chunk counts as stuck at once
-            worker.job = (index, 0.0)
+        except OSError:  # it died: what it holds counts as stuck at once
+            worker.deadline = 0.0
 
     def _receive(self, worker: _Worker, done: dict[int, list[tuple[int, T | Exception]]]
                  ) -> None:
-        assert worker.job is not None
         try:
             results: list[Any] = pickle.loads(worker.recv_conn.recv_bytes())
         except (EOFError, OSError):
-            worker.job = (worker.job[0], 0.0)  # died: handled as a timeout below
+            worker.deadline = 0.0  # died: handled as a timeout
             return
-        chunk = worker.chunk
-        done[worker.job[0]] = [
-            (pk, ParseError(r) if isinstance(r, Failed) else r)
-            for (pk, _), r in zip(chunk, results, strict=True)]
-        worker.job = None
+        index, chunk = worker.jobs.popleft()
+        done[index] = [(pk, ParseError(r) if isinstance(r, Failed) else r)
+                       for (pk, _), r in zip(chunk, results, strict=True)]
+        if worker.jobs:  # the next one's time starts now
+            worker.deadline = time.monotonic() + self._limit(worker.jobs[0][1])
 
-    def _replace(self, worker: _Worker, done: dict[int, list[tuple[int, T | Exception]]]
-                 ) -> _Worker:
-        """The worker is stuck (or dead): kill it; alone, its message is the culprit; in a
-        chunk, each message is tried again on its own (in this same call)."""
-        assert worker.job is not None
-        index, chunk = worker.job[0], worker.chunk
+    def _replace(
+        self, worker: _Worker, done: dict[int, list[tuple[int, T | Exception]]],
+        chunks: deque[tuple[int, list[tuple[int, bytes]]]],
+    ) -> _Worker:
+        """The worker is stuck (or dead): kill it. Alone, the oldest chunk's message is the
+        culprit; in a chunk, each message is tried again on its own (in this same call). The
+        chunks it held besides go back to the queue."""
+        index, chunk = worker.jobs.popleft()
+        chunks.extendleft(reversed(worker.jobs))
+        worker.jobs.clear()
         worker.kill()
         if len(chunk) == 1:
             done[index] = [(chunk[0][0], ParseError(

@@ -2,7 +2,8 @@
 
 It reads one set-up message (the parent's sys.path, the parser and the initializer by
 module:name, the initializer's arguments), then answers each request, a pickled list of raw
-messages, with the list of results, each a parser's value or a `Failed` error text. It ends
+messages, with the list of results, each a parser's value or a `Failed` error text. A thread
+reads the requests as they come (the parent sends the next while this one is parsed). It ends
 when the parent closes the pipe (a parent killed with -9 included). Ctrl-C is the parent's to
 handle: the worker ignores SIGINT.
 """
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import importlib
 import pickle
+import queue
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -38,11 +41,10 @@ def serve(recv: Connection, send: Connection) -> None:
             _resolve(setup["initializer"])(*setup["initargs"])
         except Exception:  # noqa: BLE001 - the parser reports what is missing, per message
             traceback.print_exc()
-    while True:
-        try:
-            raws: list[bytes] = pickle.loads(recv.recv_bytes())
-        except EOFError:
-            return
+    requests: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    threading.Thread(target=_read, args=(recv, requests), daemon=True).start()
+    while (request := requests.get()) is not None:
+        raws: list[bytes] = pickle.loads(request)
         out: list[Any] = []
         for raw in raws:
             try:
@@ -50,6 +52,17 @@ def serve(recv: Connection, send: Connection) -> None:
             except Exception as e:  # noqa: BLE001 - reported to the parent, who quarantines
                 out.append(Failed(f"{type(e).__name__}: {e}"))
         send.send_bytes(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _read(recv: Connection, requests: queue.SimpleQueue[bytes | None]) -> None:
+    """Take requests as they come, so the parent never blocks on a full pipe while this
+    process is busy (and it blocks on its answer: they would wait for each other)."""
+    while True:
+        try:
+            requests.put(recv.recv_bytes())
+        except (EOFError, OSError):
+            requests.put(None)
+            return
 
 
 def main() -> None:
