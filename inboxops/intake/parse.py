@@ -29,7 +29,9 @@ from functools import lru_cache
 from typing import Any
 
 from inboxops.errors import ParseError
+from inboxops.intake.fastheaders import fast_header
 from inboxops.intake.language import detect_language
+from inboxops.intake.mimesplit import split_message
 from inboxops.models import ParsedMessage
 from inboxops.text import html_to_text, normalize_ro, strip_quoted
 
@@ -382,19 +384,27 @@ def _read_headers(msg: Message, defects: list[str]) -> _Headers:
         else:
             value = _desurrogate(value, f"8-bit {name} header", defects)
             unfolded = "".join(_LINESEP.split(value))
-            try:
-                header = _POLICY.header_fetch_parse(name, value)
-                text = str(header)
-                for defect in header.defects:
-                    defects.append(f"{name} header: {_describe(defect)}")
-            except _EMAIL_ERRORS as exc:
-                header = None
-                text = unfolded
-                defects.append(f"{name} header could not be parsed ({type(exc).__name__})")
+            text, header = _decode_header(name, lname, unfolded, defects)
         result.values.setdefault(lname, []).append(text)
         result.raw.setdefault(lname, []).append(unfolded)
         result.objects.setdefault(lname, []).append(header)
     return result
+
+
+def _decode_header(name: str, lname: str, value: str, defects: list[str]) -> tuple[str, Any]:
+    """str() of the policy.default header object and the object (or a stand-in with the same
+    `.addresses` / `.datetime`); None for the object if the header parser failed."""
+    fast = fast_header(lname, value)
+    if fast is not None:  # the common shapes, decoded exactly as the stdlib would
+        return fast
+    try:
+        header = _POLICY.header_fetch_parse(name, value)
+        text = str(header)
+    except _EMAIL_ERRORS as exc:
+        defects.append(f"{name} header could not be parsed ({type(exc).__name__})")
+        return value, None
+    defects.extend(f"{name} header: {_describe(defect)}" for defect in header.defects)
+    return text, header
 
 
 def _addresses(headers: _Headers, name: str) -> list[Address]:
@@ -650,7 +660,11 @@ def parse_message(raw: bytes) -> ParsedMessage:
     stripped = data.lstrip(b"\r\n")
     if len(stripped) != len(data):
         defects.append("blank lines before the headers skipped")
-    msg, body_parsed = _parse_tree(stripped, defects)
+    fast_tree = split_message(stripped)  # None unless the message is plainly well formed
+    if fast_tree is not None:
+        msg, body_parsed = fast_tree, True
+    else:
+        msg, body_parsed = _parse_tree(stripped, defects)
     if not msg.keys():
         raise ParseError("no header fields: not an email message")
 
