@@ -261,10 +261,18 @@ _OUTLOOK_ONE_LINE = re.compile(r"^\s*\**\s*(?:from|de\s+la)\s*:.*\s\**(?:sent|tr
 _MAX_ATTRIBUTION_LINES = 3
 _MAX_ATTRIBUTION_CHARS = 500
 _OUTLOOK_LOOKAHEAD = 5
+_ATTRIBUTION_STARTS = frozenset("oOpPiIfFdD-_")
 
 
 def _attribution_length(lines: list[str], i: int) -> int:
     """How many lines starting at i form a quote attribution; 0 if line i does not start one."""
+    # Every pattern below starts (after blanks and Outlook's "*") with o, p, i, f, d, "-" or
+    # "_": a line starting with another ASCII character is not tried (most lines, cheaply).
+    start = lines[i].lstrip()
+    if start[:1] == "*":
+        start = start.lstrip("*").lstrip()
+    if start[:1].isascii() and start[:1] not in _ATTRIBUTION_STARTS:
+        return 0
     first = fold_diacritics(lines[i])
     if len(first) > _MAX_ATTRIBUTION_CHARS:
         return 0

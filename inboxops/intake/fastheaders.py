@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.utils import format_datetime, parsedate_to_datetime
+from functools import lru_cache
 
 __all__ = ["FastAddresses", "FastDate", "fast_header"]
 
@@ -87,7 +88,7 @@ def fast_header(lname: str, value: str) -> tuple[str, object] | None:
     if not value.isascii() or not _PRINTABLE.fullmatch(value):
         return None
     if lname in _ADDRESS_NAMES:
-        return _addresses(value)
+        return _addresses(value)  # memoised: correspondents repeat
     if lname in _DATE_NAMES:
         return _date(value)
     if lname == "message-id":
@@ -99,6 +100,16 @@ def fast_header(lname: str, value: str) -> tuple[str, object] | None:
         return None if text is None else (text, None)
     text = unstructured(value)
     return None if text is None else (text, None)
+
+
+def mime_params(value: str) -> dict[str, str]:
+    """Parameters of a MIME field that `mime_text` accepted: lower-cased name → unquoted value,
+    what Message.get_param returns for it under either policy."""
+    params: dict[str, str] = {}
+    for match in _PARAM.finditer(value, value.find(";") + 1):
+        quoted = match[2]
+        params[match[1].lower()] = quoted[1:-1] if quoted.startswith('"') else quoted
+    return params
 
 
 def mime_text(lname: str, value: str) -> str | None:
@@ -160,6 +171,7 @@ def _decode_ew(charset: str, cte: str, payload: str) -> str | None:
     return text
 
 
+@lru_cache(maxsize=2048)
 def unstructured(value: str) -> str | None:
     """RFC 2047 decoding of an unstructured value (email._header_value_parser.get_unstructured):
     encoded words decoded, whitespace between two encoded words dropped, the rest kept as is."""
@@ -214,6 +226,7 @@ def _display_name(phrase: str) -> str | None:
     return " ".join(words)
 
 
+@lru_cache(maxsize=2048)
 def _addresses(value: str) -> tuple[str, object] | None:
     """An address list of plain mailboxes (no groups, comments, quoted local parts, routes)."""
     found: list[Address] = []

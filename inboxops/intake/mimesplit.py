@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import re
 from email.message import Message
-from email.policy import compat32
+from email.policy import compat32, default
+from typing import Any
 
-from inboxops.intake.fastheaders import mime_text
+from inboxops.intake.fastheaders import mime_params, mime_text
 
 __all__ = ["split_message"]
 
@@ -32,8 +33,16 @@ _MAX_BLOCK = 128 * 1024
 _MAX_MIME_SEMICOLONS = 16
 _MIME_FIELDS = ("content-type", "content-disposition", "content-transfer-encoding")
 
-# email.feedparser.headerRE without its "From " and continuation branches.
-_FIELD_NAME = re.compile(r"[\041-\071\073-\176]+:")
+# A header block the feed parser reads without a defect: every line a field (email.feedparser's
+# headerRE without its "From " branch) or a continuation of one; and each field of it.
+_BLOCK = re.compile(r"[\041-\071\073-\176]+:.*\n(?:(?:[ \t].*|[\041-\071\073-\176]+:.*)\n)*")
+# The value as header_source_parse gives it: blanks after the colon dropped, line breaks between
+# continuation lines kept, the last one not.
+_FIELD = re.compile(
+    r"^([\041-\071\073-\176]+):([ \t]*)([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)\r?$", re.MULTILINE
+)
+_BLANK_LINE = re.compile(rb"\n\r?\n")
+_LONE_CR = re.compile(rb"\r(?!\n)")
 # What may follow "--boundary" on a boundary line (feedparser's boundaryre, after the separator).
 _BOUNDARY_TAIL = re.compile(rb"(--)?[ \t]*\r?")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`{|}~0-9A-Za-z-]+")
@@ -45,6 +54,59 @@ _DISPOSITION_PARAMS = re.compile(
     )[ \t]*(?:;|$))*""",
     re.VERBOSE,
 )
+
+
+class _Part(Message):
+    """A compat32 Message whose header fields are set once, looked up through a dict.
+
+    Message.get scans and lower-cases every field name on each call, and the walk asks a
+    part's Content-Type many times. The MIME fields are returned as their text, which policy.default
+    reads the same way (checked by _plain_mime before anything reads them); any other field
+    (Content-ID, by `start` of multipart/related) as the policy.default header object, as before.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(policy=compat32)
+        self._first: dict[str, tuple[str, str]] = {}
+        self._params: dict[str, str] | None = None
+        self._ctype: str | None = None
+
+    def set_fields(self, fields: list[tuple[str, str]]) -> None:
+        self._headers = fields
+        first = self._first
+        for item in fields:
+            first.setdefault(item[0].lower(), item)
+
+    def get(self, name: str, failobj: Any = None) -> Any:
+        lname = name.lower()
+        item = self._first.get(lname)
+        if item is None:
+            return failobj
+        if lname in _MIME_FIELDS:
+            return item[1]
+        return default.header_fetch_parse(*item)
+
+    def get_content_type(self) -> str:
+        """Message.get_content_type, worked out once (the fields never change)."""
+        if self._ctype is None:
+            self._ctype = super().get_content_type()
+        return self._ctype
+
+    def get_param(
+        self, param: str, failobj: Any = None, header: str = "content-type", unquote: bool = True
+    ) -> Any:
+        """Message.get_param, from the parameters read once (Content-Type only, as checked)."""
+        if header.lower() != "content-type" or not unquote:
+            return super().get_param(param, failobj, header, unquote)
+        if self._params is None:
+            item = self._first.get("content-type")
+            if item is None:
+                return failobj
+            self._params = mime_params(item[1])
+        return self._params.get(param.lower(), failobj)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._first
 
 
 class _Reject(Exception):
@@ -62,7 +124,7 @@ class _Splitter:
         if self.parts > _MAX_PARTS or depth > _MAX_DEPTH:
             raise _Reject
         data = self.data
-        msg = Message(policy=compat32)
+        msg = _Part()
         body = self._headers(msg, start, end, top=depth == 0)
         ctype = msg.get_content_type()
         maintype = ctype.partition("/")[0]
@@ -123,7 +185,7 @@ class _Splitter:
                 return found
             pos = after
 
-    def _headers(self, msg: Message, start: int, end: int, *, top: bool) -> int:
+    def _headers(self, msg: _Part, start: int, end: int, *, top: bool) -> int:
         """Read the header block at data[start:] into msg; return where the body starts."""
         data = self.data
         if data.startswith(b"\n", start, end):
@@ -131,14 +193,10 @@ class _Splitter:
         elif data.startswith(b"\r\n", start, end):
             header_end, body = start, start + 2
         else:
-            lf = data.find(b"\n\n", start, end)
-            crlf = data.find(b"\n\r\n", start, end)
-            if crlf >= 0 and (lf < 0 or crlf < lf):
-                header_end, body = crlf + 1, crlf + 3
-            elif lf >= 0:
-                header_end, body = lf + 1, lf + 2
-            else:
+            blank = _BLANK_LINE.search(data, start, end)
+            if blank is None:
                 raise _Reject  # no blank line ends the header block
+            header_end, body = blank.start() + 1, blank.end()
         if header_end == start:
             if top:
                 raise _Reject  # no header at all: parse.py raises ParseError
@@ -146,27 +204,20 @@ class _Splitter:
         if header_end - start > _MAX_BLOCK:
             raise _Reject
         block = data[start:header_end].decode("ascii", "surrogateescape")
-        fields: list[tuple[str, str]] = []
-        name = ""
-        lines: list[str] = []
-        for line in block.split("\n")[:-1]:
-            if line[:1] in (" ", "\t"):
-                if not name:
-                    raise _Reject  # FirstHeaderLineIsContinuationDefect
-                lines.append(line)
-                continue
-            if name:
-                fields.append(_field(name, lines))
-            match = _FIELD_NAME.match(line)
-            if match is None or line.startswith("From "):
-                raise _Reject
-            name = match[0][:-1]
-            lines = [line]
-        if name:
-            fields.append(_field(name, lines))
+        if _BLOCK.fullmatch(block) is None:
+            raise _Reject  # a line that is neither a field nor a continuation ("From " too)
+        fields = _FIELD.findall(block)
         if len(fields) > _MAX_FIELDS:
             raise _Reject
-        msg._headers = fields  # type: ignore[attr-defined]
+        if len(block) > _SMALLEST_CAP:
+            for name, blanks, value in fields:
+                # The field's size as parse.py counts it (at most 1 too many: LF-only lines).
+                size = len(name) + len(blanks) + len(value) + 3
+                if size > _SMALLEST_CAP and size > _FIELD_CAPS.get(name.lower(), _MAX_FIELD):
+                    raise _Reject  # parse.py would cap it
+        msg.set_fields(
+            [(name, _unfold(value) if "\n" in value else value) for name, _, value in fields]
+        )
         for field in _MIME_FIELDS:
             value = msg.get(field)
             if value is not None and not _plain_mime(field, value):
@@ -174,13 +225,9 @@ class _Splitter:
         return body
 
 
-def _field(name: str, lines: list[str]) -> tuple[str, str]:
-    """(name, value) as email.policy's header_source_parse gives them, but already unfolded."""
-    size = sum(map(len, lines)) + len(lines)
-    if size > _FIELD_CAPS.get(name.lower(), _MAX_FIELD):
-        raise _Reject  # parse.py would cap it
-    value = "\n".join(lines)[len(name) + 1 :].lstrip(" \t")
-    return name, value.replace("\r", "").replace("\n", "")
+def _unfold(value: str) -> str:
+    """A folded value unfolded, as parse.py reads it (no lone CR: split_message checked)."""
+    return value.replace("\r\n", "").replace("\n", "")
 
 
 def _plain_mime(field: str, value: str) -> bool:
@@ -199,6 +246,7 @@ def _plain_mime(field: str, value: str) -> bool:
 
 
 # At most half of parse.py's per-field caps (1,000 short, 4,000 address, 32,000 other).
+_SMALLEST_CAP = 500
 _MAX_FIELD = 16_000
 _FIELD_CAPS = {
     **dict.fromkeys(
@@ -219,7 +267,7 @@ def split_message(data: bytes) -> Message | None:
 
     `data` starts at the first header line (parse.py strips leading blank lines).
     """
-    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+    if b"\r" in data and _LONE_CR.search(data):
         return None  # a lone CR is a line break to the feed parser; leave it to it
     try:
         return _Splitter(data).part(0, len(data), 0, ())

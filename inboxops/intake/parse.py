@@ -380,15 +380,24 @@ def _read_headers(msg: Message, defects: list[str]) -> _Headers:
         if lname not in _STRUCTURED and value.isascii() and "=?" not in value:
             # Unstructured ASCII without encoded words decodes to itself, unfolded; skipping the
             # header parser here saves most of the header time (Received, DKIM, ARC ...).
-            text = unfolded = "".join(_LINESEP.split(value))
+            text = unfolded = _unfold(value)
         else:
             value = _desurrogate(value, f"8-bit {name} header", defects)
-            unfolded = "".join(_LINESEP.split(value))
+            unfolded = _unfold(value)
             text, header = _decode_header(name, lname, unfolded, defects)
-        result.values.setdefault(lname, []).append(text)
-        result.raw.setdefault(lname, []).append(unfolded)
-        result.objects.setdefault(lname, []).append(header)
+        if lname in result.values:
+            result.values[lname].append(text)
+            result.raw[lname].append(unfolded)
+            result.objects[lname].append(header)
+        else:
+            result.values[lname] = [text]
+            result.raw[lname] = [unfolded]
+            result.objects[lname] = [header]
     return result
+
+
+def _unfold(value: str) -> str:
+    return "".join(_LINESEP.split(value)) if "\n" in value or "\r" in value else value
 
 
 def _decode_header(name: str, lname: str, value: str, defects: list[str]) -> tuple[str, Any]:
@@ -725,14 +734,20 @@ def _scrub(value: str) -> str:
 def _scrubbed(parsed: ParsedMessage) -> ParsedMessage:
     """No lone surrogate (an undecodable byte) leaves the parser: SQLite, JSON and the SMTP
     encoder all refuse them, and one such name once stopped the whole queue."""
-    bad = _LONE_SURROGATE.search
+
+    def bad(value: str) -> bool:  # ASCII text (most values) is known to be clean in O(1)
+        return not value.isascii() and _LONE_SURROGATE.search(value) is not None
+
     changes: dict[str, object] = {}
-    for item in dataclasses.fields(parsed):
-        value = getattr(parsed, item.name)
+    for name in _PARSED_FIELDS:
+        value = getattr(parsed, name)
         if isinstance(value, str) and bad(value):
-            changes[item.name] = _scrub(value)
+            changes[name] = _scrub(value)
         elif isinstance(value, list) and any(isinstance(v, str) and bad(v) for v in value):
-            changes[item.name] = [_scrub(v) if isinstance(v, str) else v for v in value]
+            changes[name] = [_scrub(v) if isinstance(v, str) else v for v in value]
     if any(bad(v) for vs in parsed.headers.values() for v in vs):
         changes["headers"] = {k: [_scrub(v) for v in vs] for k, vs in parsed.headers.items()}
     return dataclasses.replace(parsed, **changes) if changes else parsed  # type: ignore[arg-type]
+
+
+_PARSED_FIELDS = tuple(item.name for item in dataclasses.fields(ParsedMessage))
