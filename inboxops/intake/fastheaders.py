@@ -112,6 +112,7 @@ def mime_params(value: str) -> dict[str, str]:
     return params
 
 
+@lru_cache(maxsize=1024)
 def mime_text(lname: str, value: str) -> str | None:
     """str() of a Content-Type/-Disposition/-Transfer-Encoding header object, or None if unsure.
 

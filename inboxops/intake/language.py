@@ -75,6 +75,7 @@ _RO_CLITICS |= {"intr", "dintr", "printr", "nentr"}
 _RO_STRONG = frozenset("ăĂșȘțȚşŞţŢ")
 _RO_WEAK = frozenset("âÂîÎ")
 _TOKEN = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+_ASCII_TOKEN = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")  # the same on ASCII text, and faster
 
 _RO_ENDINGS = ("ului", "ilor", "elor", "tie", "tia", "tiei", "eaza", "easca", "esc", "ati", "ul")
 _EN_ENDINGS = ("ing", "tion", "tions", "ly", "ed", "ness", "ship", "ould", "ght", "ful")
@@ -125,7 +126,9 @@ def detect_language(text: str, default: Language = "en") -> Language:
     ro = 0
     en = 0
     scores = _SCORES
-    for raw, count in Counter(_TOKEN.findall(text[:_MAX_CHARS])).items():
+    sample = text[:_MAX_CHARS]
+    tokens = (_ASCII_TOKEN if sample.isascii() else _TOKEN).findall(sample)
+    for raw, count in Counter(tokens).items():
         score = scores.get(raw)
         if score is None:
             if len(scores) >= _MAX_SCORES:

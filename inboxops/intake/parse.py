@@ -311,7 +311,10 @@ def _decode_bytes(
         defects.append(f"{what} not valid {declared_codec}, decoded as {used}")
     elif not declared and used != "utf-8":
         defects.append(f"{what} has no charset and is not utf-8, decoded as {used}")
-    text = _LINESEP.sub("\n", text).replace("\x00", "")
+    if "\r" in text:  # CRLF and lone CR become LF, as _LINESEP.sub("\n", text) would
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in text:
+        text = text.replace("\x00", "")
     if truncated or len(text) > limit:
         text = text[:limit]
         defects.append(f"{what} truncated to {limit} characters")
@@ -373,6 +376,7 @@ class _Headers:
 def _read_headers(msg: Message, defects: list[str]) -> _Headers:
     """Every top-level header decoded once: lower-cased name → values, plus the header objects."""
     result = _Headers()
+    values, raws, objects = result.values, result.raw, result.objects
     for name, raw in msg.raw_items():
         lname = name.strip().lower()
         value = raw if isinstance(raw, str) else str(raw)
@@ -380,19 +384,20 @@ def _read_headers(msg: Message, defects: list[str]) -> _Headers:
         if lname not in _STRUCTURED and value.isascii() and "=?" not in value:
             # Unstructured ASCII without encoded words decodes to itself, unfolded; skipping the
             # header parser here saves most of the header time (Received, DKIM, ARC ...).
-            text = unfolded = _unfold(value)
+            text = unfolded = _unfold(value) if "\n" in value or "\r" in value else value
         else:
-            value = _desurrogate(value, f"8-bit {name} header", defects)
+            if not value.isascii():
+                value = _desurrogate(value, f"8-bit {name} header", defects)
             unfolded = _unfold(value)
             text, header = _decode_header(name, lname, unfolded, defects)
-        if lname in result.values:
-            result.values[lname].append(text)
-            result.raw[lname].append(unfolded)
-            result.objects[lname].append(header)
+        if lname in values:
+            values[lname].append(text)
+            raws[lname].append(unfolded)
+            objects[lname].append(header)
         else:
-            result.values[lname] = [text]
-            result.raw[lname] = [unfolded]
-            result.objects[lname] = [header]
+            values[lname] = [text]
+            raws[lname] = [unfolded]
+            objects[lname] = [header]
     return result
 
 
