@@ -187,6 +187,11 @@ END = b"--BB--\r\n"
             id="RFC 2231 charset",
         ),
         pytest.param(b"Subject: " + b"x" * 40_000 + b"\r\n\r\nhi\r\n", False, id="huge field"),
+        pytest.param(
+            BASE + PART.replace(b"text/plain", b'text/plain; name="' + b"(" * 17 + b'"') + END,
+            False,
+            id="parentheses parse.py tames",
+        ),
     ],
 )
 def test_unusual_mail_takes_the_feed_parser(

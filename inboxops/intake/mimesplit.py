@@ -31,6 +31,7 @@ _MAX_DEPTH = 10
 _MAX_FIELDS = 500
 _MAX_BLOCK = 128 * 1024
 _MAX_MIME_SEMICOLONS = 16
+_MAX_MIME_PARENS = 16
 _MIME_FIELDS = ("content-type", "content-disposition", "content-transfer-encoding")
 
 # A header block the feed parser reads without a defect: every line a field (email.feedparser's
@@ -237,8 +238,8 @@ def _plain_mime(field: str, value: str) -> bool:
     Content-Disposition is only asked for its first word, so RFC 2231 file names may stay, in
     the shapes on which the stdlib header parser does not fail.
     """
-    if value.count(";") > _MAX_MIME_SEMICOLONS:
-        return False
+    if value.count(";") > _MAX_MIME_SEMICOLONS or value.count("(") > _MAX_MIME_PARENS:
+        return False  # parse.py's _tame_mime_field would shorten it
     if field != "content-disposition":
         return mime_text(field, value) is not None
     head, _, rest = value.partition(";")
