@@ -11,7 +11,6 @@ two languages.
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 from inboxops.models import Language
 from inboxops.text import fold_diacritics
@@ -90,6 +89,7 @@ _MIN_HINT_LENGTH = 4
 # Scores of tokens seen before. Word frequencies are Zipfian, so most tokens of a message are
 # found here; bounded, since every new token would otherwise stay for the life of the process.
 _SCORES: dict[str, tuple[int, int]] = {}
+_CHUNKS: dict[str, tuple[int, int]] = {}
 _MAX_SCORES = 20_000
 
 
@@ -121,21 +121,35 @@ def _score(raw: str) -> tuple[int, int]:
     return ro, en
 
 
-def detect_language(text: str, default: Language = "en") -> Language:
-    """Return "ro" or "en" for a text, even a greeting alone; `default` if there is no evidence."""
+def _chunk_score(chunk: str) -> tuple[int, int]:
+    """(Romanian, English) evidence of one whitespace-free chunk: the sum over its tokens."""
     ro = 0
     en = 0
-    scores = _SCORES
-    sample = text[:_MAX_CHARS]
-    tokens = (_ASCII_TOKEN if sample.isascii() else _TOKEN).findall(sample)
-    for raw, count in Counter(tokens).items():
-        score = scores.get(raw)
+    for raw in (_ASCII_TOKEN if chunk.isascii() else _TOKEN).findall(chunk):
+        score = _SCORES.get(raw)
         if score is None:
-            if len(scores) >= _MAX_SCORES:
-                scores.clear()
-            score = scores[raw] = _score(raw)
-        ro += score[0] * count
-        en += score[1] * count
+            score = _SCORES[raw] = _score(raw)
+        ro += score[0]
+        en += score[1]
+    return ro, en
+
+
+def detect_language(text: str, default: Language = "en") -> Language:
+    """Return "ro" or "en" for a text, even a greeting alone; `default` if there is no evidence."""
+    # A token never spans whitespace, so the text is scored chunk by chunk (str.split), and the
+    # chunks, which repeat like words do, are scored once. Sums of integers: order is no matter.
+    if len(_SCORES) >= _MAX_SCORES or len(_CHUNKS) >= _MAX_SCORES:
+        _SCORES.clear()
+        _CHUNKS.clear()
+    ro = 0
+    en = 0
+    chunks = _CHUNKS
+    for chunk in text[:_MAX_CHARS].split():
+        score = chunks.get(chunk)
+        if score is None:
+            score = chunks[chunk] = _chunk_score(chunk)
+        ro += score[0]
+        en += score[1]
     if ro > en:
         return "ro"
     if en > ro:
