@@ -74,46 +74,82 @@ _RO_CLITICS |= {"intr", "dintr", "printr", "nentr"}
 _RO_STRONG = frozenset("ăĂșȘțȚşŞţŢ")
 _RO_WEAK = frozenset("âÂîÎ")
 _TOKEN = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+_ASCII_TOKEN = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")  # the same on ASCII text, and faster
 
 _RO_ENDINGS = ("ului", "ilor", "elor", "tie", "tia", "tiei", "eaza", "easca", "esc", "ati", "ul")
 _EN_ENDINGS = ("ing", "tion", "tions", "ly", "ed", "ness", "ship", "ould", "ght", "ful")
 _EN_LETTERS = ("th", "w", "sh", "ck")
 
-_WORD = 1.0
-_DIACRITIC_STRONG = 1.0
-_DIACRITIC_WEAK = 0.5
-_HINT = 0.3
+# Weights in tenths, so that sums are exact integers and a tie is a tie.
+_WORD = 10
+_DIACRITIC_STRONG = 10
+_DIACRITIC_WEAK = 5
+_HINT = 3
 _MIN_HINT_LENGTH = 4
+# Scores of tokens seen before. Word frequencies are Zipfian, so most tokens of a message are
+# found here; bounded, since every new token would otherwise stay for the life of the process.
+_SCORES: dict[str, tuple[int, int]] = {}
+_CHUNKS: dict[str, tuple[int, int]] = {}
+_MAX_SCORES = 20_000
+
+
+def _score(raw: str) -> tuple[int, int]:
+    """(Romanian, English) evidence of one token, in tenths."""
+    ro = 0
+    en = 0
+    if raw.isascii():
+        token = raw.lower()
+    else:
+        letters = set(raw)
+        if letters & _RO_STRONG:
+            ro += _DIACRITIC_STRONG
+        elif letters & _RO_WEAK:
+            ro += _DIACRITIC_WEAK
+        token = fold_diacritics(raw)
+    if token in _RO_WORDS:
+        ro += _WORD
+    elif "-" in token:
+        if any(part in _RO_CLITICS for part in token.split("-")):
+            ro += _WORD
+    elif token in _EN_WORDS:
+        en += _WORD
+    elif len(token) >= _MIN_HINT_LENGTH:
+        if token.endswith(_RO_ENDINGS):
+            ro += _HINT
+        if token.endswith(_EN_ENDINGS) or any(part in token for part in _EN_LETTERS):
+            en += _HINT
+    return ro, en
+
+
+def _chunk_score(chunk: str) -> tuple[int, int]:
+    """(Romanian, English) evidence of one whitespace-free chunk: the sum over its tokens."""
+    ro = 0
+    en = 0
+    for raw in (_ASCII_TOKEN if chunk.isascii() else _TOKEN).findall(chunk):
+        score = _SCORES.get(raw)
+        if score is None:
+            score = _SCORES[raw] = _score(raw)
+        ro += score[0]
+        en += score[1]
+    return ro, en
 
 
 def detect_language(text: str, default: Language = "en") -> Language:
     """Return "ro" or "en" for a text, even a greeting alone; `default` if there is no evidence."""
-    sample = text[:_MAX_CHARS]
-    ro = 0.0
-    en = 0.0
-    for raw in _TOKEN.findall(sample):
-        token = raw if raw.isascii() else None
-        if token is None:
-            letters = set(raw)
-            if letters & _RO_STRONG:
-                ro += _DIACRITIC_STRONG
-            elif letters & _RO_WEAK:
-                ro += _DIACRITIC_WEAK
-            token = fold_diacritics(raw)
-        else:
-            token = token.lower()
-        if token in _RO_WORDS:
-            ro += _WORD
-        elif "-" in token:
-            if any(part in _RO_CLITICS for part in token.split("-")):
-                ro += _WORD
-        elif token in _EN_WORDS:
-            en += _WORD
-        elif len(token) >= _MIN_HINT_LENGTH:
-            if token.endswith(_RO_ENDINGS):
-                ro += _HINT
-            if token.endswith(_EN_ENDINGS) or any(part in token for part in _EN_LETTERS):
-                en += _HINT
+    # A token never spans whitespace, so the text is scored chunk by chunk (str.split), and the
+    # chunks, which repeat like words do, are scored once. Sums of integers: order is no matter.
+    if len(_SCORES) >= _MAX_SCORES or len(_CHUNKS) >= _MAX_SCORES:
+        _SCORES.clear()
+        _CHUNKS.clear()
+    ro = 0
+    en = 0
+    chunks = _CHUNKS
+    for chunk in text[:_MAX_CHARS].split():
+        score = chunks.get(chunk)
+        if score is None:
+            score = chunks[chunk] = _chunk_score(chunk)
+        ro += score[0]
+        en += score[1]
     if ro > en:
         return "ro"
     if en > ro:

@@ -29,7 +29,9 @@ from functools import lru_cache
 from typing import Any
 
 from inboxops.errors import ParseError
+from inboxops.intake.fastheaders import fast_header
 from inboxops.intake.language import detect_language
+from inboxops.intake.mimesplit import split_message
 from inboxops.models import ParsedMessage
 from inboxops.text import html_to_text, normalize_ro, strip_quoted
 
@@ -309,7 +311,10 @@ def _decode_bytes(
         defects.append(f"{what} not valid {declared_codec}, decoded as {used}")
     elif not declared and used != "utf-8":
         defects.append(f"{what} has no charset and is not utf-8, decoded as {used}")
-    text = _LINESEP.sub("\n", text).replace("\x00", "")
+    if "\r" in text:  # CRLF and lone CR become LF, as _LINESEP.sub("\n", text) would
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in text:
+        text = text.replace("\x00", "")
     if truncated or len(text) > limit:
         text = text[:limit]
         defects.append(f"{what} truncated to {limit} characters")
@@ -371,6 +376,7 @@ class _Headers:
 def _read_headers(msg: Message, defects: list[str]) -> _Headers:
     """Every top-level header decoded once: lower-cased name → values, plus the header objects."""
     result = _Headers()
+    values, raws, objects = result.values, result.raw, result.objects
     for name, raw in msg.raw_items():
         lname = name.strip().lower()
         value = raw if isinstance(raw, str) else str(raw)
@@ -378,23 +384,41 @@ def _read_headers(msg: Message, defects: list[str]) -> _Headers:
         if lname not in _STRUCTURED and value.isascii() and "=?" not in value:
             # Unstructured ASCII without encoded words decodes to itself, unfolded; skipping the
             # header parser here saves most of the header time (Received, DKIM, ARC ...).
-            text = unfolded = "".join(_LINESEP.split(value))
+            text = unfolded = _unfold(value) if "\n" in value or "\r" in value else value
         else:
-            value = _desurrogate(value, f"8-bit {name} header", defects)
-            unfolded = "".join(_LINESEP.split(value))
-            try:
-                header = _POLICY.header_fetch_parse(name, value)
-                text = str(header)
-                for defect in header.defects:
-                    defects.append(f"{name} header: {_describe(defect)}")
-            except _EMAIL_ERRORS as exc:
-                header = None
-                text = unfolded
-                defects.append(f"{name} header could not be parsed ({type(exc).__name__})")
-        result.values.setdefault(lname, []).append(text)
-        result.raw.setdefault(lname, []).append(unfolded)
-        result.objects.setdefault(lname, []).append(header)
+            if not value.isascii():
+                value = _desurrogate(value, f"8-bit {name} header", defects)
+            unfolded = _unfold(value)
+            text, header = _decode_header(name, lname, unfolded, defects)
+        if lname in values:
+            values[lname].append(text)
+            raws[lname].append(unfolded)
+            objects[lname].append(header)
+        else:
+            values[lname] = [text]
+            raws[lname] = [unfolded]
+            objects[lname] = [header]
     return result
+
+
+def _unfold(value: str) -> str:
+    return "".join(_LINESEP.split(value)) if "\n" in value or "\r" in value else value
+
+
+def _decode_header(name: str, lname: str, value: str, defects: list[str]) -> tuple[str, Any]:
+    """str() of the policy.default header object and the object (or a stand-in with the same
+    `.addresses` / `.datetime`); None for the object if the header parser failed."""
+    fast = fast_header(lname, value)
+    if fast is not None:  # the common shapes, decoded exactly as the stdlib would
+        return fast
+    try:
+        header = _POLICY.header_fetch_parse(name, value)
+        text = str(header)
+    except _EMAIL_ERRORS as exc:
+        defects.append(f"{name} header could not be parsed ({type(exc).__name__})")
+        return value, None
+    defects.extend(f"{name} header: {_describe(defect)}" for defect in header.defects)
+    return text, header
 
 
 def _addresses(headers: _Headers, name: str) -> list[Address]:
@@ -650,7 +674,11 @@ def parse_message(raw: bytes) -> ParsedMessage:
     stripped = data.lstrip(b"\r\n")
     if len(stripped) != len(data):
         defects.append("blank lines before the headers skipped")
-    msg, body_parsed = _parse_tree(stripped, defects)
+    fast_tree = split_message(stripped)  # None unless the message is plainly well formed
+    if fast_tree is not None:
+        msg, body_parsed = fast_tree, True
+    else:
+        msg, body_parsed = _parse_tree(stripped, defects)
     if not msg.keys():
         raise ParseError("no header fields: not an email message")
 
@@ -711,14 +739,20 @@ def _scrub(value: str) -> str:
 def _scrubbed(parsed: ParsedMessage) -> ParsedMessage:
     """No lone surrogate (an undecodable byte) leaves the parser: SQLite, JSON and the SMTP
     encoder all refuse them, and one such name once stopped the whole queue."""
-    bad = _LONE_SURROGATE.search
+
+    def bad(value: str) -> bool:  # ASCII text (most values) is known to be clean in O(1)
+        return not value.isascii() and _LONE_SURROGATE.search(value) is not None
+
     changes: dict[str, object] = {}
-    for item in dataclasses.fields(parsed):
-        value = getattr(parsed, item.name)
+    for name in _PARSED_FIELDS:
+        value = getattr(parsed, name)
         if isinstance(value, str) and bad(value):
-            changes[item.name] = _scrub(value)
+            changes[name] = _scrub(value)
         elif isinstance(value, list) and any(isinstance(v, str) and bad(v) for v in value):
-            changes[item.name] = [_scrub(v) if isinstance(v, str) else v for v in value]
+            changes[name] = [_scrub(v) if isinstance(v, str) else v for v in value]
     if any(bad(v) for vs in parsed.headers.values() for v in vs):
         changes["headers"] = {k: [_scrub(v) for v in vs] for k, vs in parsed.headers.items()}
     return dataclasses.replace(parsed, **changes) if changes else parsed  # type: ignore[arg-type]
+
+
+_PARSED_FIELDS = tuple(item.name for item in dataclasses.fields(ParsedMessage))
