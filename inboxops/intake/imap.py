@@ -119,7 +119,8 @@ class ImapSource:
         try:
             client = IMAPClient(
                 self.cfg.host, port=self.cfg.port, ssl=self.cfg.security == "tls",
-                ssl_context=self._ssl_context(),
+                # Loading the CA store costs ~10 ms: only for a connection that starts in TLS.
+                ssl_context=self._ssl_context() if self.cfg.security == "tls" else None,
                 timeout=SocketTimeout(connect=15, read=read_timeout),
             )
         except NETWORK_ERRORS as e:
