@@ -1,7 +1,7 @@
 """The daemon's own first start over IMAP on a big INBOX, beside the anchors of the same run.
 
     python benchmarks/bench_first_start.py CORPUS_DIR [--count 10000] [--drafts 1000]
-                     [--idle-seconds 60] [--stop-after 0.3] [--skip-anchors]
+                     [--idle-seconds 60] [--probes 20] [--stop-after 0.3] [--skip-anchors]
 
 CORPUS_DIR holds .eml files, e.g. made by ../shared/mailserver/perf/gen_corpus.py (for
 `--count 100000`: `gen_corpus.py /tmp/perf-corpus-100k 100000 42`). Everything runs against
@@ -12,15 +12,17 @@ one private loopback Dovecot (tests/mailservers.py), in this order:
    message if it is installed;
 2. `inboxops run` (a separate process, as systemd starts it) from an empty store until every
    message is recorded, processed AND sorted in the mailbox: msg/s, the time to READY=1, and
-   the peak RSS of the whole process tree and of each role in it (daemon, fork server, parse
-   workers, resource tracker; sampled from /proc every 0.1 s) and the tree's peak PSS (every
-   1 s; RSS counts pages shared between the processes once per process);
+   the peak RSS of the whole process tree and of each role in it (daemon, parse workers;
+   sampled from /proc every 0.1 s) and the tree's peak PSS (every 1 s; RSS counts pages
+   shared between the processes once per process);
 3. the same daemon idle with `--drafts` pending drafts published in its Drafts folder (the
    default `[approval] mail_client = true`): once every draft is published and the relay saw
    no command but IDLE/DONE for a few seconds, `--idle-seconds` of IMAP commands a minute by
    name (counted by a relay between daemon and Dovecot; IDLE/DONE re-arms apart), CPU seconds
    a minute of the process tree, and its RSS and PSS by role at the end;
-4. a fresh mailbox again, SIGTERM once `--stop-after` of the backlog is processed: seconds
+4. the same daemon: `--probes` new inquiries APPENDed one a second, each timed from the
+   server's OK to its draft in the store (p50 and max);
+5. a fresh mailbox again, SIGTERM once `--stop-after` of the backlog is processed: seconds
    from the signal to the exit, and how many processed messages were left unsorted.
 
 The pending drafts: the corpus is old mail, outside the drafting window, so the loader gives
@@ -38,11 +40,11 @@ import contextlib
 import email
 import email.policy
 import os
-import re
 import shutil
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,6 +52,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +62,8 @@ sys.path.insert(0, str(ROOT))  # the tree this script is in, for the drafts' cho
 
 from benchcorpus import Corpus, pick_fresh  # noqa: E402
 from benchtree import ROLES, TreeSampler, snapshot, tree_cpu  # noqa: E402
+from imaprelay import TAGGED, CountingRelay  # noqa: E402  (the test suite's own relay)
+from mailfactory import client_mail  # noqa: E402
 from mailservers import DovecotInstance  # noqa: E402  (the test suite's own Dovecot)
 
 POLL = 0.5  # seconds between looks at the daemon's store (a count over 100,000 rows costs)
@@ -101,65 +106,20 @@ def new_user(dovecot: DovecotInstance, corpus: Corpus, tag: str) -> tuple[str, s
 
 # -- a relay that counts the commands the daemon sends ----------------------------------------
 
-class CountingRelay:
-    """TCP relay daemon -> Dovecot that counts tagged client commands (IDLE and DONE apart)."""
-
-    TAGGED = re.compile(rb"^[A-Za-z0-9.]+ ((?:UID )?[A-Za-z]+)", re.IGNORECASE)
-    LITERAL = re.compile(rb"\{(\d+)\+?\}$")
+class TimedRelay(CountingRelay):
+    """The tests' relay (daemon -> Dovecot), each command with its time, IDLE and DONE apart;
+    `logins` counts the connections."""
 
     def __init__(self, upstream: int) -> None:
-        self.upstream = upstream
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.lock = threading.Lock()
-        self.commands: list[tuple[float, str]] = []
-        self.logins = 0
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.timed: list[tuple[float, str]] = []
+        super().__init__(upstream)
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                down, _ = self.server.accept()
-            except OSError:
-                return
-            up = socket.create_connection(("127.0.0.1", self.upstream))
-            with self.lock:
-                self.logins += 1
-            threading.Thread(target=self._pipe, args=(down, up, True), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(up, down, False), daemon=True).start()
+    @property
+    def logins(self) -> int:
+        return self.connections
 
-    def _pipe(self, src: socket.socket, dst: socket.socket, count: bool) -> None:
-        buf, skip, continued = b"", 0, False  # skip: literal bytes still to pass (RFC 3501 4.3)
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-                if not count:
-                    continue
-                buf += data
-                now = time.monotonic()
-                while True:
-                    if skip:
-                        taken = min(skip, len(buf))
-                        buf, skip = buf[taken:], skip - taken
-                        if skip:
-                            break
-                    end = buf.find(b"\r\n")
-                    if end < 0:
-                        break
-                    line, buf = buf[:end], buf[end + 2:]
-                    if not continued:
-                        self._note(line, now)
-                    literal = self.LITERAL.search(line)
-                    skip, continued = (int(literal.group(1)), True) if literal else (0, False)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def _note(self, line: bytes, now: float) -> None:
-        m = self.TAGGED.match(line)
+    def _note(self, number: int, line: bytes) -> None:
+        m = TAGGED.match(line)
         if m:
             word = m.group(1).upper().decode()
         elif line.strip().upper() == b"DONE":
@@ -167,14 +127,11 @@ class CountingRelay:
         else:
             return
         with self.lock:
-            self.commands.append((now, word))
+            self.timed.append((time.monotonic(), word))
 
-    def since(self, t0: float) -> list[str]:
+    def since(self, t0: float) -> list[str]:  # type: ignore[override]
         with self.lock:
-            return [w for t, w in self.commands if t >= t0]
-
-    def close(self) -> None:
-        self.server.close()
+            return [w for t, w in self.timed if t >= t0]
 
 
 # -- the daemon ---------------------------------------------------------------------------------
@@ -266,7 +223,7 @@ def wait_for(check: Callable[[], bool], timeout: float, proc: subprocess.Popen[b
     return False
 
 
-def settle(relay: CountingRelay, proc: subprocess.Popen[bytes], timeout: float = 300) -> float:
+def settle(relay: TimedRelay, proc: subprocess.Popen[bytes], timeout: float = 300) -> float:
     """Seconds until the relay saw QUIET seconds of nothing but IDLE/DONE (or the timeout)."""
     t0 = time.monotonic()
 
@@ -279,7 +236,7 @@ def settle(relay: CountingRelay, proc: subprocess.Popen[bytes], timeout: float =
     return time.monotonic() - t0
 
 
-def idle(relay: CountingRelay, pid: int, seconds: float) -> dict[str, Any]:
+def idle(relay: TimedRelay, pid: int, seconds: float) -> dict[str, Any]:
     """IMAP commands by name, IDLE re-arms and CPU of the tree over `seconds` of idling."""
     c0, t1 = tree_cpu(pid), time.monotonic()
     time.sleep(seconds)
@@ -291,11 +248,39 @@ def idle(relay: CountingRelay, pid: int, seconds: float) -> dict[str, Any]:
             "idle_cpu": (tree_cpu(pid) - c0) / minutes, "idle_mem": snapshot(pid)}
 
 
-def first_start(dovecot: DovecotInstance, corpus: Corpus, idle_seconds: float
-                ) -> dict[str, Any]:
+def latency(dovecot: DovecotInstance, user: str, db: Path, probes: int,
+            proc: subprocess.Popen[bytes]) -> list[float]:
+    """New mail -> draft, as the assistant meets it: each probe is an inquiry APPENDed to the
+    INBOX the daemon watches (one a second, like mail trickling in), timed from the server's
+    OK to its draft being in the store (polled every 5 ms). Dovecot itself holds the IDLE
+    notification ~500 ms (PERF.md (4))."""
+    took: list[float] = []
+    token = os.urandom(4).hex()
+    with dovecot.client(user) as c:
+        for i in range(probes):
+            subject = f"Price of the blue kettle, probe {token}-{i}"
+            raw = client_mail(subject=subject, to=user, body="Hello, how much does the blue "
+                              "kettle cost, and is it in stock? Thank you.")
+            c.append("INBOX", raw)
+            t0 = time.monotonic()
+            wait_for(partial(_drafted, db, subject), 30, proc, every=0.005)
+            took.append(time.monotonic() - t0)
+            time.sleep(1.0)
+    return took
+
+
+def _drafted(db: Path, subject: str) -> bool:
+    with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
+        return bool(conn.execute(
+            "SELECT 1 FROM drafts d JOIN messages m ON m.id = d.message_pk WHERE m.subject = ?",
+            (subject,)).fetchone())
+
+
+def first_start(dovecot: DovecotInstance, corpus: Corpus, idle_seconds: float,
+                probes: int = 0) -> dict[str, Any]:
     n = len(corpus)
     user, password = new_user(dovecot, corpus, "first")
-    relay = CountingRelay(dovecot.imap_port)
+    relay = TimedRelay(dovecot.imap_port)
     res: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmpname:
         tmp = Path(tmpname)
@@ -323,6 +308,8 @@ def first_start(dovecot: DovecotInstance, corpus: Corpus, idle_seconds: float
                 res["settle_s"] = settle(relay, proc)
                 res["pending_drafts"] = counts(db)["pending"]
                 res.update(idle(relay, proc.pid, idle_seconds))
+            if probes:
+                res["latency"] = latency(dovecot, user, db, probes, proc)
             t2 = time.monotonic()
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
@@ -448,6 +435,8 @@ def main() -> None:
     ap.add_argument("--idle-seconds", type=float, default=60.0)
     ap.add_argument("--stop-after", type=float, default=0.3,
                     help="fraction of the backlog processed before the SIGTERM (0: skip)")
+    ap.add_argument("--probes", type=int, default=20,
+                    help="new messages timed from APPEND to draft, after the idle phase")
     ap.add_argument("--skip-anchors", action="store_true")
     args = ap.parse_args()
     corpus = Corpus(args.corpus, args.count)
@@ -462,7 +451,7 @@ def main() -> None:
             anchors["imapclient fetch (batch 500)"] = anchor_imapclient(dovecot, user, False)
             anchors["imapclient fetch + email parse"] = anchor_imapclient(dovecot, user, True)
             anchors["imapfilter fetch_message loop"] = anchor_imapfilter(dovecot, user, password, n)
-        res = first_start(dovecot, corpus, args.idle_seconds)
+        res = first_start(dovecot, corpus, args.idle_seconds, args.probes)
         if args.stop_after > 0:
             res.update(stop_during_backlog(dovecot, corpus, args.stop_after))
     rate = res["daemon_rate"]
@@ -477,6 +466,10 @@ def main() -> None:
             print(f"  anchor {name:34s} {value:7.0f} msg/s   inboxops/anchor = {rate / value:.2f}")
     if "idle_cmds" in res:
         print_idle(res)
+    if res.get("latency"):
+        lat = sorted(res["latency"])
+        print(f"new mail -> draft over {len(lat)} probes: p50 {statistics.median(lat) * 1000:.0f}"
+              f" ms (target <= 600), max {lat[-1] * 1000:.0f} ms")
     print(f"SIGTERM when idle: exit after {res['idle_stop_s']:.2f} s")
     if "stop_s" in res:
         print(f"SIGTERM with {res['stop_processed']:.0f}/{n} processed: exit after "

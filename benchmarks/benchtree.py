@@ -2,11 +2,12 @@
 
 The daemon runs its parse workers as child interpreters (`inboxops.intake.parseworker`); the
 roles of a multiprocessing fork server and resource tracker are still told apart, to measure
-older revisions. The issue's budget (<= 150 MB) covers the whole tree. RSS counts a page shared by several processes (the fork server's preloaded modules,
-copied on write into each worker) once per process, so the tree's RSS overstates what the
-machine gives it; PSS (/proc/PID/smaps_rollup) splits each shared page between its sharers and
-adds up to the real total. Both are printed. smaps_rollup makes the kernel walk the page
-tables, so PSS is sampled less often than RSS.
+older revisions. The issue's budget (<= 150 MB) covers the whole tree. RSS counts a page shared
+by several processes (a fork server's preloaded modules, copied on write into each worker) once
+per process, so the tree's RSS overstates what the machine gives it; PSS
+(/proc/PID/smaps_rollup) splits each shared page between its sharers and adds up to the real
+total. Both are printed. smaps_rollup makes the kernel walk the page tables, so PSS is sampled
+less often than RSS.
 """
 
 from __future__ import annotations

@@ -130,3 +130,22 @@ class NotifySocket:
         self._done.set()
         self._thread.join(2)
         self.sock.close()
+
+
+def store_with_a_draft(path: Path, confidence: float = 0.9, reasons: str = "[]") -> None:
+    """A migrated database with one processed message and its pending draft, closed (WAL
+    checkpointed)."""
+    from inboxops.store import Store
+
+    store = Store(path)
+    pk = store.record_incoming("maildir:x", "INBOX", "k1", b"Subject: hi\r\n\r\nhello")
+    assert pk is not None
+    store.transition("messages", pk, ("received",), "processed", category="inquiry",
+                     confidence=confidence, reasons=reasons, subject="hi",
+                     from_addr="c@example.test")
+    with store.tx():
+        store.conn.execute(
+            "INSERT INTO drafts (message_pk, category, language, to_addr, to_name, to_reason,"
+            " subject, body_text, created_at) VALUES (?, 'inquiry', 'en', 'c@example.test', '',"
+            " 'From header', 'Re: hi', 'Thanks.', '2026-11-30T10:00:00+00:00')", (pk,))
+    store.close()

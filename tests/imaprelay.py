@@ -12,7 +12,7 @@ import re
 import socket
 import threading
 
-_TAGGED = re.compile(rb"^[A-Za-z0-9.]+ ((?:UID )?[A-Za-z]+)", re.IGNORECASE)
+TAGGED = re.compile(rb"^[A-Za-z0-9.]+ ((?:UID )?[A-Za-z]+)", re.IGNORECASE)
 _LITERAL = re.compile(rb"\{(\d+)\+?\}$")  # a literal follows (RFC 3501 4.3): its bytes are data
 
 
@@ -58,6 +58,13 @@ class CountingRelay:
             threading.Thread(target=self._pipe, args=(down, up, number), daemon=True).start()
             threading.Thread(target=self._pipe, args=(up, down, 0), daemon=True).start()
 
+    def _note(self, number: int, line: bytes) -> None:
+        """One line the client sent (not literal data): a tagged command is written down."""
+        m = TAGGED.match(line)
+        if m:
+            with self.lock:
+                self.commands.append((number, m.group(1).upper().decode(), line))
+
     def _pipe(self, src: socket.socket, dst: socket.socket, number: int) -> None:
         """Pass bytes on; on the client's side (number > 0) note each command line."""
         buf, skip, continued = b"", 0, False
@@ -77,10 +84,8 @@ class CountingRelay:
                     if end < 0:
                         break
                     line, buf = buf[:end], buf[end + 2:]
-                    m = None if continued else _TAGGED.match(line)
-                    if m:
-                        with self.lock:
-                            self.commands.append((number, m.group(1).upper().decode(), line))
+                    if not continued:
+                        self._note(number, line)
                     literal = _LITERAL.search(line)
                     skip, continued = (int(literal.group(1)), True) if literal else (0, False)
         except OSError:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from configs import maildir_config
-from helpers import drop, invoke
+from helpers import drop, invoke, store_with_a_draft
 from mailfactory import client_mail
 
 from inboxops.store import Store
@@ -43,21 +43,6 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder / "inboxops"
 
 
-def _store_with_a_draft(db: Path) -> None:
-    store = Store(db)
-    pk = store.record_incoming("maildir:x", "INBOX", "k1", b"Subject: hi\r\n\r\nhello")
-    assert pk is not None
-    store.transition("messages", pk, ("received",), "processed", category="inquiry",
-                     confidence=0.5, reasons='["a reason"]', subject="hi",
-                     from_addr="c@example.test")
-    with store.tx():
-        store.conn.execute(
-            "INSERT INTO drafts (message_pk, category, language, to_addr, to_name, to_reason,"
-            " subject, body_text, created_at) VALUES (?, 'inquiry', 'en', 'c@example.test', '',"
-            " 'From header', 'Re: hi', 'Thanks.', '2026-11-30T10:00:00+00:00')", (pk,))
-    store.close()
-
-
 def probe(config: Path, *args: str) -> dict[str, object]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run([sys.executable, "-c", PROBE, "--config", str(config), *args],
@@ -69,7 +54,7 @@ def test_a_second_listing_starts_without_pydantic_or_sqlite_utils(
     tmp_path: Path, cache: Path
 ) -> None:
     config = maildir_config(tmp_path)
-    _store_with_a_draft(tmp_path / "inboxops.db")
+    store_with_a_draft(tmp_path / "inboxops.db", confidence=0.5, reasons='["a reason"]')
 
     first = probe(config, "drafts", "--json")  # validates the file, and remembers it
     second = probe(config, "drafts", "--json")
@@ -102,7 +87,7 @@ def test_the_threshold_comes_from_the_file_not_a_stale_cache(
     tmp_path: Path, cache: Path
 ) -> None:
     config = maildir_config(tmp_path)
-    _store_with_a_draft(tmp_path / "inboxops.db")
+    store_with_a_draft(tmp_path / "inboxops.db", confidence=0.5, reasons='["a reason"]')
     assert "REVIEW" in invoke(config, "drafts").output  # confidence 0.5 < 0.83
     config.write_text(config.read_text() + "\n[classify]\nreview_below = 0.4\n")
     assert "REVIEW" not in invoke(config, "drafts").output
@@ -113,7 +98,7 @@ def test_a_cache_that_cannot_be_written_or_read_changes_nothing(
     tmp_path: Path, cache: Path
 ) -> None:
     config = maildir_config(tmp_path)
-    _store_with_a_draft(tmp_path / "inboxops.db")
+    store_with_a_draft(tmp_path / "inboxops.db", confidence=0.5, reasons='["a reason"]')
     cache.parent.mkdir(parents=True)
     cache.write_text("a file where the folder should be")  # unwritable, as under ProtectHome
     assert "Re: hi" in invoke(config, "drafts").output

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from configs import maildir_config
-from helpers import invoke
+from helpers import invoke, store_with_a_draft
 
 from inboxops.store import Store, messages
 
@@ -47,25 +47,10 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _existing_store(path: Path) -> None:
-    """A migrated database with one message and its pending draft, closed (WAL checkpointed)."""
-    store = Store(path)
-    pk = store.record_incoming("maildir:x", "INBOX", "k1", b"Subject: hi\r\n\r\nhello")
-    assert pk is not None
-    store.transition("messages", pk, ("received",), "processed", category="inquiry",
-                     confidence=0.9, reasons="[]", subject="hi", from_addr="c@example.test")
-    with store.tx():
-        store.conn.execute(
-            "INSERT INTO drafts (message_pk, category, language, to_addr, to_name, to_reason,"
-            " subject, body_text, created_at) VALUES (?, 'inquiry', 'en', 'c@example.test', '',"
-            " 'From header', 'Re: hi', 'Thanks.', '2026-11-30T10:00:00+00:00')", (pk,))
-    store.close()
-
-
 def test_a_noop_drafts_command_writes_nothing(tmp_path: Path, traced: list[str]) -> None:
     config = maildir_config(tmp_path)
     db = tmp_path / "inboxops.db"
-    _existing_store(db)
+    store_with_a_draft(db)
     before = _digest(db)
     traced.clear()
 
@@ -83,7 +68,7 @@ def test_opening_the_store_for_a_scan_neither_migrates_nor_locks(
     tmp_path: Path, traced: list[str]
 ) -> None:
     db = tmp_path / "inboxops.db"
-    _existing_store(db)
+    store_with_a_draft(db)
     traced.clear()
 
     # As the daemon opens it for each scan: with the pending check, and without it.

@@ -74,6 +74,7 @@ T = TypeVar("T")
 WORK_INTERVAL = 5.0  # seconds between passes when nothing wakes the loop
 STOP_GRACE = 5.0  # seconds an in-flight send may take after SIGTERM (then it is checkpointed)
 INTAKE_GRACE = 3.0  # seconds the intake thread gets to leave IDLE and log out at a stop
+CLOSE_GRACE = 1.0  # seconds the connection kept for actions gets to log out at a stop
 # A work loop awaiting a blocking job counts as making progress for this long: more than the
 # timeouts such a job has (IMAP read 60 s, the busy feed 15 s, a parse 20 s per message).
 JOB_PATIENCE = 90.0
@@ -323,13 +324,18 @@ class Daemon:
             self.stop_event.set()
             if watchdog is not None:
                 watchdog.cancel()
-            # the watcher leaves IDLE (or its scan) and logs out within a second
+            # At once and side by side, each within its grace: the watcher leaves IDLE (or its
+            # scan) and logs out, the kept connection for actions logs out, and the pool's
+            # threads finish (one after the other, they added up to seconds past the grace).
+            since = loop.time()
+            closing = asyncio.ensure_future(asyncio.wait_for(
+                self.workers.run(lambda _s: self.mailbox.close()), CLOSE_GRACE))
             deadline = loop.time() + INTAKE_GRACE
             while thread.is_alive() and loop.time() < deadline:
                 await asyncio.sleep(0.02)
-            with contextlib.suppress(Exception):  # the kept connection for actions logs out
-                await asyncio.wait_for(self.workers.run(lambda _s: self.mailbox.close()), 1.0)
-            await self.workers.shutdown(grace=1.0)
+            with contextlib.suppress(Exception):
+                await closing
+            await self.workers.shutdown(grace=max(0.0, since + CLOSE_GRACE - loop.time()))
             with contextlib.suppress(Exception):
                 health.set_status(self.store, mode="stopped", stopped_at=health.now_iso())
             self.pipeline.close()
