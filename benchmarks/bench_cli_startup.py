@@ -42,12 +42,15 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]
 def add_drafts(db: Path, count: int) -> None:
     """`count` processed messages, each with a pending draft (plain SQL: any revision's schema)."""
     conn = sqlite3.connect(db, isolation_level=None)
+    # Before 044_raw_apart the bytes were a (NOT NULL) column of the message row.
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(messages)")}
+    raw, raw_value = (", raw", ", x'00'") if "raw" in columns else ("", "")
     conn.execute("BEGIN")
     for i in range(count):
         pk = conn.execute(
-            "INSERT INTO messages (source, folder, source_key, sha256, size, raw, state,"
+            f"INSERT INTO messages (source, folder, source_key, sha256, size{raw}, state,"
             " received_at, category, confidence, reasons, subject, from_addr) VALUES"
-            " ('bench', 'INBOX', ?, ?, 1, x'00', 'processed', '2026-11-30T10:00:00+00:00',"
+            f" ('bench', 'INBOX', ?, ?, 1{raw_value}, 'processed', '2026-11-30T10:00:00+00:00',"
             " 'inquiry', 0.9, '[\"bench\"]', ?, 'c@example.test')",
             (f"k{i}", f"{i:064x}", f"Question {i}")).lastrowid
         conn.execute(
