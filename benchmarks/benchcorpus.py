@@ -29,6 +29,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+OLD_ENOUGH = 30 * 86400  # the newest message not made fresh is this old (the window is 7 days)
 _DATE = re.compile(rb"(?mi)^Date:[^\r\n]*")
 FRESH_SPACING = 60.0  # seconds between two fresh messages' dates, the newest a minute ago
 
@@ -58,15 +59,27 @@ class Corpus:
         self.fresh = {i: now - FRESH_SPACING * (len(ordered) - k)
                       for k, i in enumerate(ordered)}
 
+    def age(self, now: float | None = None) -> float:
+        """Seconds to move the other messages back by so the newest is OLD_ENOUGH old: a
+        corpus generated today ends today, and a tenth of 100,000 messages would fall inside
+        the drafting window (10,526 drafts, each written and published alone)."""
+        now = time.time() if now is None else now
+        newest = max((p.stat().st_mtime for p in self.paths), default=0.0)
+        return max(0.0, newest - (now - OLD_ENOUGH))
+
     def messages(self) -> Iterator[tuple[bytes, float]]:
         """(raw bytes, INTERNALDATE as a Unix time) of each message, in order, one at a time."""
+        back = self.age()
         for i, path in enumerate(self.paths):
             raw = path.read_bytes()
             when = self.fresh.get(i)
-            if when is None:
-                yield raw, path.stat().st_mtime  # gen_corpus.py sets mtime = Date
-            else:
+            if when is not None:
                 yield redate(raw, when), when
+            elif back:
+                old = path.stat().st_mtime - back  # gen_corpus.py sets mtime = Date
+                yield redate(raw, old), old
+            else:
+                yield raw, path.stat().st_mtime
 
 
 def redate(raw: bytes, when: float) -> bytes:
