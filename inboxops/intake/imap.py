@@ -47,6 +47,14 @@ MAX_BATCH_BYTES = 32 * 1024 * 1024
 _UID_ITEM = re.compile(rb"\bUID (\d+)")
 
 
+def _uid_fetch(client: IMAPClient, uids: list[int], items: str) -> list[Any]:
+    """imaplib's raw answer to one UID FETCH on imapclient's own connection."""
+    typ, data = client._imap.uid("FETCH", join_message_ids(uids), items)
+    if typ != "OK":
+        raise MailboxError(f"UID FETCH failed: {data!r}")
+    return list(data)
+
+
 def fetch_bodies(client: IMAPClient, uids: list[int]) -> dict[int, bytes]:
     """UID -> the message's bytes (BODY.PEEK[]: no \\Seen set), for those still there.
 
@@ -54,9 +62,7 @@ def fetch_bodies(client: IMAPClient, uids: list[int]) -> dict[int, bytes]:
     imaplib's literals already, and imapclient's general FETCH parser (pure Python, token by
     token) cost ~100 µs a message, as much as everything else intake does (PERF.md (2)).
     Unsolicited FETCH responses (flag changes) carry no literal and are passed over."""
-    typ, data = client._imap.uid("FETCH", join_message_ids(uids), "(UID BODY.PEEK[])")
-    if typ != "OK":
-        raise MailboxError(f"UID FETCH failed: {data!r}")
+    data = _uid_fetch(client, uids, "(UID BODY.PEEK[])")
     found: dict[int, bytes] = {}
     body: bytes | None = None  # a literal whose UID comes after it
     for item in data:
@@ -83,9 +89,7 @@ _SIZE_ITEM = re.compile(rb"\bRFC822\.SIZE (\d+)")
 
 def fetch_sizes(client: IMAPClient, uids: list[int]) -> dict[int, int]:
     """UID -> size in bytes, read the same direct way as `fetch_bodies`."""
-    typ, data = client._imap.uid("FETCH", join_message_ids(uids), "(UID RFC822.SIZE)")
-    if typ != "OK":
-        raise MailboxError(f"UID FETCH failed: {data!r}")
+    data = _uid_fetch(client, uids, "(UID RFC822.SIZE)")
     sizes: dict[int, int] = {}
     for item in data:
         line = item[0] if isinstance(item, tuple) else item
