@@ -102,6 +102,15 @@ def tree_cpu(pid: int) -> float:
     return total / TICK
 
 
+def cpu_by_role(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) of each live role of the tree, reaped children included."""
+    out: dict[str, float] = {}
+    for p, role in roles(pid).items():
+        if (fields := _stat(p)) is not None:
+            out[role] = out.get(role, 0.0) + sum(int(x) for x in fields[11:15]) / TICK
+    return out
+
+
 def snapshot(pid: int, with_pss: bool = True) -> dict[str, tuple[int, int, int]]:
     """Role -> (processes, RSS, PSS) now, plus "tree" for the total."""
     out: dict[str, list[int]] = {role: [0, 0, 0] for role in (*ROLES, "tree")}

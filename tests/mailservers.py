@@ -408,6 +408,12 @@ class DovecotInstance(_Running):
             return False
         raise MailServerUnavailable(f"Dovecot did not start ({status}):\n{output[-4000:]}")
 
+    @property
+    def pid(self) -> int:
+        """The master process (its children serve the connections)."""
+        assert self._proc is not None, "not started"
+        return self._proc.pid
+
     def pause(self) -> None:
         """Stop the server but keep its directory, users and mail: as an outage would."""
         self._terminate()

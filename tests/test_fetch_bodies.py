@@ -4,6 +4,7 @@ Dovecot: the bytes exactly as stored, whatever they contain, and nothing for a U
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from mailfactory import client_mail
@@ -41,3 +42,42 @@ def test_sizes_come_by_uid_as_the_server_counts_them(imap_user: Any) -> None:
         expected = {u: d[b"RFC822.SIZE"] for u, d in c.fetch(uids, ["RFC822.SIZE"]).items()}
         assert fetch_sizes(c, [*uids, max(uids) + 9]) == expected
     assert expected[uids[1]] > expected[uids[0]] + 4000
+
+
+def _traced_lines(tmp_path: Any, imap_user: Any, smtp_sink: Any, level: int) -> int:
+    """How many times imaplib hands a protocol trace line to imapclient's logger while a
+    logged-in connection of ours fetches a batch of bodies."""
+    from configs import imap_config
+
+    from inboxops import config
+    from inboxops.intake.imap import ImapSource
+
+    for n in range(3):
+        imap_user.dovecot.append(imap_user.address, client_mail(body=f"message {n} " * 300))
+    cfg = config.load(imap_config(tmp_path, imap_user, smtp_sink))
+    logger = logging.getLogger("imapclient.imaplib")
+    before = logger.level
+    logger.setLevel(level)
+    try:
+        client = ImapSource(cfg.mailbox).connect()
+        lines: list[str] = []
+        client._imap._mesg = lambda line: lines.append(line)  # type: ignore[attr-defined]
+        client.select_folder("INBOX")
+        got = fetch_bodies(client, sorted(client.search("ALL")))
+        client.logout()
+    finally:
+        logger.setLevel(before)
+    assert len(got) == 3
+    return len(lines)
+
+
+def test_imaplib_traces_nothing_unless_its_logger_would_print(
+        tmp_path: Any, imap_user: Any, smtp_sink: Any) -> None:
+    """imapclient turns imaplib's trace on (debug level 5), which formats the repr of every
+    fetched literal even when nobody logs it: off for our connections, on when asked for."""
+    assert _traced_lines(tmp_path, imap_user, smtp_sink, logging.INFO) == 0
+
+
+def test_the_wire_trace_stays_for_someone_debugging(
+        tmp_path: Any, imap_user: Any, smtp_sink: Any) -> None:
+    assert _traced_lines(tmp_path, imap_user, smtp_sink, logging.DEBUG) > 3
