@@ -70,8 +70,8 @@ class CountingRelay:
         buf, skip, continued = b"", 0, False
         try:
             while data := src.recv(65536):
-                dst.sendall(data)
                 if not number:
+                    dst.sendall(data)
                     continue
                 buf += data
                 while True:
@@ -88,6 +88,9 @@ class CountingRelay:
                         self._note(number, line)
                     literal = _LITERAL.search(line)
                     skip, continued = (int(literal.group(1)), True) if literal else (0, False)
+                # Passed on once noted: when the server has answered a command, it is counted
+                # (a count taken right after a reply must include the command that made it).
+                dst.sendall(data)
         except OSError:
             pass
         finally:  # the other direction's recv returns, and that thread closes its own

@@ -56,6 +56,11 @@ def setup_logging(level: str) -> None:
         fmt = "%(asctime)s %(levelname)s " + fmt
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(Prefix(fmt))
+    # The format names none of these, and each costs every record (one a state change: two
+    # per message of a backlog): the Logging HOWTO's "Optimization" switches.
+    logging._srcfile = None  # type: ignore[attr-defined]  # no caller frame walk
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    setattr(logging, "logAsyncioTasks", False)  # noqa: B010 - Python 3.12+ (the task's name)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

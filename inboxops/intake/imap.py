@@ -34,7 +34,14 @@ from inboxops.auth.tokens import Tokens
 from inboxops.config import MailboxConfig
 from inboxops.errors import AuthError, MailboxError
 from inboxops.intake.first_start import imap_start
-from inboxops.intake.sources import NETWORK_ERRORS, note_mailbox_error, wait_beating
+from inboxops.intake.sources import (
+    NETWORK_ERRORS,
+    Incoming,
+    Record,
+    note_mailbox_error,
+    record_each,
+    wait_beating,
+)
 from inboxops.store import Store
 from inboxops.store.intake import imap_source
 
@@ -118,6 +125,7 @@ class ImapSource:
         self.cfg = cfg
         self.folder = cfg.folder
         self.name = imap_source(cfg.username, cfg.host)  # not the port: see imap_source
+        self.record: Record = record_each
         self.tokens = Tokens(cfg, "mailbox", cfg.username) if cfg.auth == "oauth2" else None
 
     # connection ---------------------------------------------------------------------------
@@ -207,22 +215,23 @@ class ImapSource:
         # IMAP-2: "n:*" always matches the highest UID, so filter uid > last_uid ourselves.
         uids = sorted(u for u in client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid)
         count = 0
+        def checkpoint(upto: Incoming) -> None:
+            store.set_mailbox_state(self.name, self.folder, uidvalidity, upto.uid or last_uid)
+
         for batch in self._batches(client, uids):
             beat()
             fetched = fetch_bodies(client, batch)
-            with store.tx():  # the batch and the new last UID commit together
-                for uid in batch:
-                    raw = fetched.get(uid)
-                    if raw is None:
-                        log.warning("UID %s vanished before it could be fetched", uid)
-                        continue
-                    key = f"{uidvalidity}:{uid}"
-                    if store.record_incoming(
-                        self.name, self.folder, key, raw, uidvalidity=uidvalidity, uid=uid,
-                    ) is not None:
-                        count += 1
-                store.set_mailbox_state(self.name, self.folder, uidvalidity, batch[-1])
-            del fetched
+            for uid in batch:
+                if uid not in fetched:
+                    log.warning("UID %s vanished before it could be fetched", uid)
+            incoming = [Incoming(f"{uidvalidity}:{uid}", fetched.pop(uid), uidvalidity, uid)
+                        for uid in batch if uid in fetched]
+            # The batch and the new last UID commit together (`Record`)
+            count += self.record(store, self.name, self.folder, incoming, checkpoint)
+            if not incoming or incoming[-1].uid != batch[-1]:  # its last UIDs vanished
+                with store.tx():
+                    store.set_mailbox_state(self.name, self.folder, uidvalidity, batch[-1])
+            del fetched, incoming
         if not uids:
             store.set_mailbox_state(self.name, self.folder, uidvalidity, last_uid)
         return count

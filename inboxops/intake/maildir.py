@@ -16,7 +16,7 @@ from pathlib import Path
 from inboxops.config import MailboxConfig
 from inboxops.errors import MailboxError
 from inboxops.intake.first_start import maildir_not_before
-from inboxops.intake.sources import wait_beating
+from inboxops.intake.sources import Incoming, Record, record_each, wait_beating
 from inboxops.store import Store
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ class MaildirSource:
         self.cfg = cfg
         self.path = Path(cfg.path)
         self.name = f"maildir:{self.path.resolve()}"
+        self.record: Record = record_each
         for sub in ("new", "cur", "tmp"):
             (self.path / sub).mkdir(parents=True, exist_ok=True)
 
@@ -61,14 +62,14 @@ class MaildirSource:
         )
         count = 0
         for start in range(0, len(fresh), self.cfg.batch_size):
-            with store.tx():  # one transaction per batch: a backlog streams, memory stays flat
-                for _, key, path in fresh[start:start + self.cfg.batch_size]:
-                    try:
-                        raw = path.read_bytes()
-                    except FileNotFoundError:  # moved away by the user's mail client meanwhile
-                        continue
-                    if store.record_incoming(self.name, self.folder, key, raw) is not None:
-                        count += 1
+            batch: list[Incoming] = []  # one batch in memory at a time: a backlog streams
+            for _, key, path in fresh[start:start + self.cfg.batch_size]:
+                try:
+                    batch.append(Incoming(key, path.read_bytes()))
+                except FileNotFoundError:  # moved away by the user's mail client meanwhile
+                    continue
+            # the keys recorded are the checkpoint (known_keys)
+            count += self.record(store, self.name, self.folder, batch, lambda _: None)
         return count
 
     def watch(

@@ -113,18 +113,37 @@ class ParsePool(Generic[T]):
             "initializer": _name(initializer) if initializer else None, "initargs": initargs,
         })
         self._idle: list[_Worker] = []
-        self._lock = threading.Lock()  # `warm` may race the first `parse` (daemon threads)
+        self._started = 0  # workers alive, idle or taken: never more than `workers`
+        self._closed = False
+        # Several threads parse at once (the daemon's intake and its work loop): one that
+        # finds every worker taken waits for one, so the tree's memory stays bounded.
+        self._free = threading.Condition()
 
     def _take(self, count: int) -> list[_Worker]:
-        with self._lock:
-            while len(self._idle) < count:
+        """Up to `count` workers (at least one: waits while all are taken)."""
+        with self._free:
+            while not self._idle and self._started >= self.workers:
+                self._free.wait()
+            while len(self._idle) < count and self._started < self.workers:
                 self._idle.append(_Worker(self._setup))
+                self._started += 1
             taken, self._idle = self._idle[:count], self._idle[count:]
             return taken
 
     def _give_back(self, workers: list[_Worker]) -> None:
-        with self._lock:
+        if self._closed:  # a parse that was under way when the pool closed
+            for worker in workers:
+                self._retire(worker)
+            return
+        with self._free:
             self._idle.extend(workers)
+            self._free.notify_all()
+
+    def _retire(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._free:
+            self._started -= 1
+            self._free.notify_all()
 
     def warm(self) -> None:
         """Start the workers now, so the first message does not wait for them (blocking for
@@ -132,10 +151,12 @@ class ParsePool(Generic[T]):
         self._give_back(self._take(self.workers))
 
     def close(self) -> None:
-        with self._lock:
+        """Stop the idle workers now, and those a parse holds when it ends."""
+        with self._free:
+            self._closed = True
             workers, self._idle = self._idle, []
         for worker in workers:
-            worker.kill()
+            self._retire(worker)
 
     def parse(self, items: list[tuple[int, bytes]]) -> Iterator[tuple[int, T | Exception]]:
         """(id, result or the error) for each item, in order; a message that takes longer
@@ -166,7 +187,7 @@ class ParsePool(Generic[T]):
             self._give_back([w for w in workers if not w.jobs])
             for worker in workers:
                 if worker.jobs:  # the caller stopped early: its answers are unwanted
-                    worker.kill()
+                    self._retire(worker)
 
     def _limit(self, chunk: list[tuple[int, bytes]]) -> float:
         return self.timeout * (1 if len(chunk) == 1 else 2)
@@ -203,7 +224,7 @@ class ParsePool(Generic[T]):
         index, chunk = worker.jobs.popleft()
         chunks.extendleft(reversed(worker.jobs))
         worker.jobs.clear()
-        worker.kill()
+        self._retire(worker)
         if len(chunk) == 1:
             done[index] = [(chunk[0][0], ParseError(
                 f"parsing took longer than {self.timeout:g} s (or its worker died)"))]

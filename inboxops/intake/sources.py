@@ -15,6 +15,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from imapclient.exceptions import IMAPClientError
@@ -27,11 +28,47 @@ log = logging.getLogger(__name__)
 NETWORK_ERRORS = (IMAPClientError, OSError, ssl.SSLError, EOFError)
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """One message as a source read it: its key there (UIDVALIDITY:UID, a Maildir name)."""
+
+    key: str
+    raw: bytes
+    uidvalidity: int | None = None
+    uid: int | None = None
+
+
+class Record(Protocol):
+    """Records a batch a source read, oldest first, each message in a transaction together
+    with `checkpoint(message)` for the last of it (how far the source got: a crash then
+    neither loses nor repeats a message); how many were new."""
+
+    def __call__(self, store: Store, source: str, folder: str, batch: list[Incoming],
+                 checkpoint: Callable[[Incoming], None]) -> int: ...
+
+
+def record_each(store: Store, source: str, folder: str, batch: list[Incoming],
+                checkpoint: Callable[[Incoming], None]) -> int:
+    """The plain way: every message recorded as `received`, for the work loop to process;
+    the batch and its checkpoint in one transaction. (The daemon records a backlog's mail
+    that needs no draft processed at once: `service.pipeline.Pipeline.ingest`.)"""
+    count = 0
+    with store.tx():
+        for m in batch:
+            if store.record_incoming(source, folder, m.key, m.raw, uidvalidity=m.uidvalidity,
+                                     uid=m.uid) is not None:
+                count += 1
+        if batch:
+            checkpoint(batch[-1])
+    return count
+
+
 class Source(Protocol):
     """What the daemon, `run --once` and `check` need from a mailbox."""
 
     name: str
     folder: str
+    record: Record  # how a batch read is recorded (the daemon may put its own)
 
     def poll(self, store: Store) -> int:
         """One pass: record what is new; return how many messages were new."""

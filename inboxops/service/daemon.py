@@ -49,7 +49,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from inboxops.classifiers.corrections import reclassify
 from inboxops.config import Config, load
 from inboxops.errors import InboxopsError
-from inboxops.intake.sources import Source, open_source
+from inboxops.intake.sources import Incoming, Source, open_source
 from inboxops.outbound.mailbox import Mailbox, open_mailbox
 from inboxops.outbound.outbox import Outbox, open_transport
 from inboxops.service import health
@@ -97,6 +97,10 @@ class Daemon:
                              offload=self._io)
         self.pipeline = Pipeline(cfg, self.store)
         self._views = threading.local()  # each worker thread's Pipeline.on(its store)
+        # Intake records what needs only sorting processed at once (Pipeline.ingest).
+        self.source.record = self._ingest
+        self._loop: asyncio.AbstractEventLoop | None = None  # the service's, once it runs
+        self._ingested = 0  # processed by intake since the work loop was last woken
         self.scheduler: AsyncIOScheduler | None = None
         self.stop_event = threading.Event()
         self.wake = asyncio.Event()
@@ -157,6 +161,18 @@ class Daemon:
                 self._folders_due = False
                 await self._io(self._learn_from_folders)
         await self.outbox.deliver()
+
+    def _ingest(self, store: Store, source: str, folder: str, batch: list[Incoming],
+                checkpoint: Callable[[Incoming], None]) -> int:
+        """`intake.sources.Record`, in the intake thread (it blocks on the parse workers and
+        SQLite, like the rest of that thread's work, never on the loop)."""
+        count = self._pipeline_on(store).ingest(source, folder, batch, checkpoint)
+        self._ingested += count
+        if self._ingested >= SORT_EVERY and self._loop is not None:
+            # A backlog is sorted as it goes (a pass of the work loop), not once at its end.
+            self._ingested = 0
+            self._call_in_loop(self._loop, self.wake.set)
+        return count
 
     def _process_batch(self, store: Store) -> int:
         return self._pipeline_on(store).process_pending(limit=WORK_BATCH)
@@ -261,14 +277,12 @@ class Daemon:
         try:
             await self.outbox.recover()
             await self.workers.run(self.source.poll)
-            try:
-                while await self.workers.run(self._process_batch):
-                    pass  # the digest and reminders below see every recorded message
-            finally:
-                self.pipeline.close()  # the parser workers
+            while await self.workers.run(self._process_batch):
+                pass  # the digest and reminders below see every recorded message
             await self.digest()  # for `run --once` from cron: the digest if due, and reminders
             await self.work()
         finally:
+            self.pipeline.close()  # the parser workers (intake uses them too)
             with contextlib.suppress(Exception):
                 await self.workers.run(lambda _s: self.mailbox.close())
             await self.workers.shutdown(STOP_GRACE)
@@ -276,7 +290,7 @@ class Daemon:
     # the service ------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)

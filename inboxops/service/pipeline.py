@@ -12,6 +12,7 @@ the daemon runs it in its worker pool, each thread on its own store (`Pipeline.o
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import json
@@ -26,6 +27,7 @@ from inboxops.config import Config
 from inboxops.errors import InboxopsError, StateError
 from inboxops.intake.parse import parse_message
 from inboxops.intake.parsepool import ParsePool
+from inboxops.intake.sources import Incoming
 from inboxops.models import Classification, ParsedMessage
 from inboxops.outbound import bookings
 from inboxops.outbound.outbox import enqueue
@@ -92,6 +94,58 @@ class Pipeline:
                     moved += self._write(run)
                     run = []
         return moved + self._write(run)
+
+    def ingest(self, source: str, folder: str, batch: list[Incoming],
+               checkpoint: Callable[[Incoming], None]) -> int:
+        """Record a batch a source read (`intake.sources.Record`), and with it the outcome of
+        each message that needs nothing but sorting: in one write and one event, not a
+        `received` row that `process_pending` reads back, parses and rewrites. That is most
+        of a backlog (old mail gets no draft, issue 15). The rest is recorded `received`
+        and goes the usual way: to be drafted, an iTIP message, an acknowledgement, a
+        classification to retry, bytes to quarantine.
+
+        The workers parse and classify while earlier runs are written; each run commits with
+        its checkpoint, so a crash neither loses a message nor repeats one."""
+        count = 0
+        run: list[tuple[Incoming, Triaged | Exception]] = []
+        for i, result in self.parser.parse([(i, m.raw) for i, m in enumerate(batch)]):
+            run.append((batch[i], result))
+            if len(run) >= WRITE_RUN:
+                count += self._ingest_run(source, folder, run, checkpoint)
+                run = []
+        return count + self._ingest_run(source, folder, run, checkpoint)
+
+    def _ingest_run(self, source: str, folder: str, run: list[tuple[Incoming, Any]],
+                    checkpoint: Callable[[Incoming], None]) -> int:
+        if not run:
+            return 0
+        count = 0
+        with self.store.tx():
+            for m, result in run:
+                processed, detail = self._at_once(result)
+                count += messages.record(self.store, source, folder, m.key, m.raw,
+                                         m.uidvalidity, m.uid, processed, detail) is not None
+            checkpoint(run[-1][0])
+        return count
+
+    def _at_once(self, result: Triaged | Exception
+                 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The columns of a message recorded processed at once, and its event's detail; (None,
+        None) for one that goes the usual way."""
+        if isinstance(result, Exception) or self.cfg.replies.auto_ack:
+            return None, None
+        try:
+            outcome = self._outcome(0, result)
+            parsed, decision = outcome.parsed, outcome.decision
+            if (outcome.responder is not None or parsed is None or decision is None
+                    or parsed.calendar_method):
+                return None, None
+            fields = {**_message_fields(parsed, decision, outcome.suppress),
+                      "sort_state": "pending", "thread_key": self._thread_key(parsed)}
+        except Exception:  # a bug here must not stop intake: the usual way then
+            log.exception("could not decide the outcome at once")
+            return None, None
+        return fields, {"category": decision.category, "confidence": decision.confidence}
 
     def close(self) -> None:
         """Stop the parser processes, if any were started."""
@@ -205,12 +259,15 @@ class Pipeline:
         return True
 
     def _record(self, outcome: _Outcome) -> None:
-        """The outcome of one processed message, in a savepoint of the caller's transaction."""
+        """The outcome of one processed message, in a savepoint of the caller's transaction.
+        Most of a backlog has only the move to `processed` to write, and the transition is a
+        savepoint of its own: a second one around it would only cost."""
         pk, parsed, decision = outcome.pk, outcome.parsed, outcome.decision
         assert parsed is not None and decision is not None
         draft, error = outcome.draft, outcome.error
         try:
-            with self.store.tx():
+            with (self.store.tx() if parsed.calendar_method or draft or self.cfg.replies.auto_ack
+                  else contextlib.nullcontext()):
                 if parsed.calendar_method:
                     error = bookings.record_answer(self.store, pk, parsed,
                                                    self.cfg.mailbox.authserv_id)
@@ -416,11 +473,15 @@ def _message_fields(
         "date": parsed.date.isoformat() if parsed.date else None,
         "language": parsed.language,
         "in_reply_to": parsed.in_reply_to,
-        "refs": json.dumps(parsed.references),
+        "refs": _json(parsed.references),
         "text": parsed.text,
-        "defects": json.dumps(parsed.defects),
+        "defects": _json(parsed.defects),
         "category": decision.category,
         "confidence": decision.confidence,
-        "reasons": json.dumps(decision.reasons),
-        "suppress": json.dumps(suppress),
+        "reasons": _json(decision.reasons),
+        "suppress": _json(suppress),
     }
+
+
+def _json(values: list[str]) -> str:
+    return json.dumps(values) if values else "[]"  # most lists of a backlog are empty

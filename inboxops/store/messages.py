@@ -21,6 +21,17 @@ def record_incoming(
     Duplicates across a UIDVALIDITY change are caught by hash (IMAP-1): the same bytes already
     recorded from this folder are not taken again.
     """
+    return record(store, source, folder, key, raw, uidvalidity, uid)
+
+
+def record(
+    store: Store, source: str, folder: str, key: str, raw: bytes,
+    uidvalidity: int | None = None, uid: int | None = None,
+    processed: dict[str, Any] | None = None, detail: dict[str, Any] | None = None,
+) -> int | None:
+    """`record_incoming`, or with `processed` (the columns processing sets) the message
+    recorded as processed at once, in one write and one event (`detail` its detail): what
+    a backlog's mail that needs no draft costs (issue 15); None if it is known."""
     digest = hashlib.sha256(raw).hexdigest()
     with store.tx():
         # Two indexed lookups; a single "key = ? OR sha256 = ?" made SQLite scan the table.
@@ -34,15 +45,17 @@ def record_incoming(
             if not found[1]:  # the same bytes under another key: remember it, say it once
                 _duplicate(store, source, folder, key, found[0])
             return None
+        row = {"source": source, "folder": folder, "source_key": key, "uidvalidity": uidvalidity,
+               "uid": uid, "sha256": digest, "size": len(raw), "received_at": now_iso(),
+               "state": "received" if processed is None else "processed", **(processed or {})}
+        columns = ", ".join(f'"{k}"' for k in row)
         cur = store.conn.execute(
-            "INSERT INTO messages (source, folder, source_key, uidvalidity, uid, sha256, size,"
-            " received_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'received')",
-            (source, folder, key, uidvalidity, uid, digest, len(raw), now_iso()),
-        )
+            f"INSERT INTO messages ({columns}) VALUES ({', '.join('?' * len(row))})",
+            tuple(row.values()))
         pk = cur.lastrowid
         assert pk is not None
         store.conn.execute("INSERT INTO message_raw (message_pk, raw) VALUES (?, ?)", (pk, raw))
-        store.event("message", pk, "received", {"source": source, "key": key})
+        store.event("message", pk, row["state"], {"source": source, "key": key, **(detail or {})})
     return pk
 
 
