@@ -15,6 +15,7 @@ protection and defect it had; this module only has to be right about the easy ca
 
 from __future__ import annotations
 
+import quopri
 import re
 from email.message import Message
 from email.policy import compat32, default
@@ -22,7 +23,7 @@ from typing import Any
 
 from inboxops.intake.fastheaders import mime_params, mime_text
 
-__all__ = ["split_message"]
+__all__ = ["leaf_bytes", "split_message"]
 
 # Below parse.py's caps (MAX_MIME_PARTS 200, MAX_MIME_DEPTH 20, header caps), so that an accepted
 # message never reaches one of them.
@@ -71,6 +72,7 @@ class _Part(Message):
         self._first: dict[str, tuple[str, str]] = {}
         self._params: dict[str, str] | None = None
         self._ctype: str | None = None
+        self.raw: bytes | None = None  # a leaf's body, the bytes its str payload was made from
 
     def set_fields(self, fields: list[tuple[str, str]]) -> None:
         self._headers = fields
@@ -139,6 +141,7 @@ class _Splitter:
                 elif payload.endswith(b"\n"):
                     payload = payload[:-1]
             msg.set_payload(payload.decode("ascii", "surrogateescape"))
+            msg.raw = payload
             return msg
         boundary = msg.get_boundary()
         if not boundary or not boundary.isascii():
@@ -261,6 +264,26 @@ _FIELD_CAPS = {
         500,
     ),
 }
+
+
+# The transfer encodings whose decoding Message.get_payload(decode=True) may record defects for
+# (base64 padding) or that it decodes with more than one function: left to the stdlib.
+_STDLIB_DECODED = frozenset({"base64", "x-uuencode", "uuencode", "uue", "x-uue"})
+
+
+def leaf_bytes(part: Message) -> bytes | None:
+    """`part.get_payload(decode=True)` of a leaf made by split_message, without the str round trip
+    (its payload str is `raw` decoded as ASCII with surrogate escapes, so `raw` is what get_payload
+    would encode it back to); None for any other part or encoding: ask get_payload.
+    """
+    if type(part) is not _Part or part.raw is None:
+        return None
+    cte = str(part.get("content-transfer-encoding", "")).lower()
+    if cte in _STDLIB_DECODED:
+        return None
+    if cte == "quoted-printable":
+        return quopri.decodestring(part.raw)
+    return part.raw
 
 
 def split_message(data: bytes) -> Message | None:
