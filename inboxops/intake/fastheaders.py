@@ -14,7 +14,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from email.headerregistry import Address
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import lru_cache
@@ -266,8 +266,46 @@ def _addresses(value: str) -> tuple[str, object] | None:
     return ", ".join(str(a) for a in addresses), FastAddresses(addresses)
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTH_NUMBER = {name: number for number, name in enumerate(_MONTHS, 1)}
+# The RFC 5322 date-time shape most mail has: 4-digit year from 1000 (parsedate reads a year below
+# 100 as 19xx/20xx), numeric zone with minutes below 60 (format_datetime then writes it back as is).
+_PLAIN_DATE = re.compile(
+    rf"(?:(?:{'|'.join(_DAYS)}), )?([0-9]{{1,2}}) ({'|'.join(_MONTHS)}) ([1-9][0-9]{{3}}) "
+    r"([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-][0-9]{2}[0-5][0-9])"
+)
+
+
+def _plain_date(value: str) -> tuple[str, object] | None:
+    """parsedate_to_datetime and format_datetime for _PLAIN_DATE, without their general parsing
+    (and strftime); None if the value has another shape or is out of range."""
+    match = _PLAIN_DATE.fullmatch(value)
+    if match is None:
+        return None
+    day, year, hour, minute, second = map(int, match.group(1, 3, 4, 5, 6))
+    zone = match[7]
+    try:
+        if zone == "-0000":  # no offset known: parsedate_to_datetime gives a naive datetime
+            when = datetime(year, _MONTH_NUMBER[match[2]], day, hour, minute, second)
+        else:
+            offset = int(zone[1:3]) * 3600 + int(zone[3:]) * 60
+            tz = timezone(timedelta(seconds=-offset if zone[0] == "-" else offset))
+            when = datetime(year, _MONTH_NUMBER[match[2]], day, hour, minute, second, tzinfo=tz)
+    except (ValueError, OverflowError):
+        return None
+    text = (
+        f"{_DAYS[when.weekday()]}, {day:02d} {match[2]} {year:04d} "
+        f"{hour:02d}:{minute:02d}:{second:02d} {zone}"
+    )
+    return text, FastDate(when)
+
+
 def _date(value: str) -> tuple[str, object] | None:
     """RFC 5322 §3.3 date, through the same two functions DateHeader uses."""
+    plain = _plain_date(value)
+    if plain is not None:
+        return plain
     try:
         when = parsedate_to_datetime(value)
     except (ValueError, TypeError, IndexError, OverflowError):
