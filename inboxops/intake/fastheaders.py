@@ -24,6 +24,7 @@ __all__ = ["FastAddresses", "FastDate", "fast_header"]
 # RFC 2047 §2 encoded-word, as a whole whitespace-delimited token; no language tag (RFC 2231 §5).
 _EW = re.compile(r"=\?([^?\s*]+)\?([bBqQ])\?([^?\s]*)\?=")
 _Q_ESCAPE = re.compile(rb"=([a-fA-F0-9]{2})")
+_Q_STRAY = re.compile(rb"=(?![a-fA-F0-9]{2})")  # an "=" that _Q_ESCAPE leaves as it is
 _TOKENS = re.compile(r"[ \t]+|[^ \t]+")
 # Printable ASCII and the two folding whitespace characters; anything else goes to the stdlib.
 _PRINTABLE = re.compile(r"[ \t!-~]*")
@@ -85,7 +86,8 @@ def fast_header(lname: str, value: str) -> tuple[str, object] | None:
     anything the stdlib would flag as a defect). The stand-in carries what parse.py reads from
     header objects: `.addresses` for address headers, `.datetime` for dates, else nothing.
     """
-    if not value.isascii() or not _PRINTABLE.fullmatch(value):
+    # _PRINTABLE: for ASCII, isprintable() is "!"-"~" and space; only a tab needs the regex.
+    if not value.isascii() or not (value.isprintable() or _PRINTABLE.fullmatch(value)):
         return None
     if lname in _ADDRESS_NAMES:
         return _addresses(value)  # memoised: correspondents repeat
@@ -154,7 +156,11 @@ def _decode_ew(charset: str, cte: str, payload: str) -> str | None:
     """One encoded word's text (email._encoded_words.decode), or None where it would differ."""
     data = payload.encode("ascii")
     if cte in "qQ":
-        data = _Q_ESCAPE.sub(lambda m: bytes.fromhex(m[1].decode()), data.replace(b"_", b" "))
+        data = data.replace(b"_", b" ")
+        if _Q_STRAY.search(data) is None:  # every "=" starts an escape: a2b_qp decodes alike
+            data = binascii.a2b_qp(data)
+        else:
+            data = _Q_ESCAPE.sub(lambda m: bytes.fromhex(m[1].decode()), data)
     else:
         if len(data) % 4:  # the stdlib pads it and records a defect
             return None
