@@ -379,6 +379,13 @@ class _Headers:
     objects: dict[str, list[Any]] = field(default_factory=dict)  # header objects, None if failed
 
 
+# Decoded ASCII headers that raised no defect, by (name, source value): a correspondent's From,
+# To and Cc, MIME-Version and the common Content-Types repeat from message to message. The
+# header objects are only read (their .addresses, .datetime), so sharing them is safe.
+_HEADER_MEMO: dict[tuple[str, str], tuple[str, str, Any]] = {}
+_MAX_HEADER_MEMO = 4096
+
+
 def _read_headers(msg: Message, defects: list[str]) -> _Headers:
     """Every top-level header decoded once: lower-cased name → values, plus the header objects."""
     result = _Headers()
@@ -391,11 +398,19 @@ def _read_headers(msg: Message, defects: list[str]) -> _Headers:
             # Unstructured ASCII without encoded words decodes to itself, unfolded; skipping the
             # header parser here saves most of the header time (Received, DKIM, ARC ...).
             text = unfolded = _unfold(value) if "\n" in value or "\r" in value else value
+        elif (memo := _HEADER_MEMO.get((name, value))) is not None:
+            unfolded, text, header = memo
         else:
+            key = (name, value)
+            before = len(defects)
             if not value.isascii():
                 value = _desurrogate(value, f"8-bit {name} header", defects)
             unfolded = _unfold(value)
             text, header = _decode_header(name, lname, unfolded, defects)
+            if len(defects) == before and key[1].isascii():
+                if len(_HEADER_MEMO) >= _MAX_HEADER_MEMO:
+                    _HEADER_MEMO.clear()
+                _HEADER_MEMO[key] = (unfolded, text, header)
         if lname in values:
             values[lname].append(text)
             raws[lname].append(unfolded)
