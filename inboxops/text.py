@@ -263,6 +263,8 @@ _MAX_ATTRIBUTION_LINES = 3
 _MAX_ATTRIBUTION_CHARS = 500
 _OUTLOOK_LOOKAHEAD = 5
 _ATTRIBUTION_STARTS = frozenset("oOpPiIfFdD-_")
+# How a folded line can begin, after its blanks and stars, if one of the patterns above is to match.
+_CAN_START = re.compile(r"--|__|fro|de\s|on\s|pe\s|in\s")
 
 
 def _attribution_length(lines: list[str], i: int) -> int:
@@ -273,6 +275,11 @@ def _attribution_length(lines: list[str], i: int) -> int:
     if start[:1] == "*":
         start = start.lstrip("*").lstrip()
     if start[:1].isascii() and start[:1] not in _ATTRIBUTION_STARTS:
+        return 0
+    # Folding maps character by character, so the fold of the first few characters is the start
+    # of the line's fold: unless it could begin a pattern, the whole line need not be folded.
+    head = fold_diacritics(start[:6])
+    if len(head) >= 3 and not head[0].isspace() and head[0] != "*" and not _CAN_START.match(head):
         return 0
     first = fold_diacritics(lines[i])
     if len(first) > _MAX_ATTRIBUTION_CHARS:

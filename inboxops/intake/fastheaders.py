@@ -14,7 +14,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from email.headerregistry import Address
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import lru_cache
@@ -24,6 +24,7 @@ __all__ = ["FastAddresses", "FastDate", "fast_header"]
 # RFC 2047 §2 encoded-word, as a whole whitespace-delimited token; no language tag (RFC 2231 §5).
 _EW = re.compile(r"=\?([^?\s*]+)\?([bBqQ])\?([^?\s]*)\?=")
 _Q_ESCAPE = re.compile(rb"=([a-fA-F0-9]{2})")
+_Q_STRAY = re.compile(rb"=(?![a-fA-F0-9]{2})")  # an "=" that _Q_ESCAPE leaves as it is
 _TOKENS = re.compile(r"[ \t]+|[^ \t]+")
 # Printable ASCII and the two folding whitespace characters; anything else goes to the stdlib.
 _PRINTABLE = re.compile(r"[ \t!-~]*")
@@ -85,7 +86,8 @@ def fast_header(lname: str, value: str) -> tuple[str, object] | None:
     anything the stdlib would flag as a defect). The stand-in carries what parse.py reads from
     header objects: `.addresses` for address headers, `.datetime` for dates, else nothing.
     """
-    if not value.isascii() or not _PRINTABLE.fullmatch(value):
+    # _PRINTABLE: for ASCII, isprintable() is "!"-"~" and space; only a tab needs the regex.
+    if not value.isascii() or not (value.isprintable() or _PRINTABLE.fullmatch(value)):
         return None
     if lname in _ADDRESS_NAMES:
         return _addresses(value)  # memoised: correspondents repeat
@@ -154,7 +156,11 @@ def _decode_ew(charset: str, cte: str, payload: str) -> str | None:
     """One encoded word's text (email._encoded_words.decode), or None where it would differ."""
     data = payload.encode("ascii")
     if cte in "qQ":
-        data = _Q_ESCAPE.sub(lambda m: bytes.fromhex(m[1].decode()), data.replace(b"_", b" "))
+        data = data.replace(b"_", b" ")
+        if _Q_STRAY.search(data) is None:  # every "=" starts an escape: a2b_qp decodes alike
+            data = binascii.a2b_qp(data)
+        else:
+            data = _Q_ESCAPE.sub(lambda m: bytes.fromhex(m[1].decode()), data)
     else:
         if len(data) % 4:  # the stdlib pads it and records a defect
             return None
@@ -266,8 +272,46 @@ def _addresses(value: str) -> tuple[str, object] | None:
     return ", ".join(str(a) for a in addresses), FastAddresses(addresses)
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTH_NUMBER = {name: number for number, name in enumerate(_MONTHS, 1)}
+# The RFC 5322 date-time shape most mail has: 4-digit year from 1000 (parsedate reads a year below
+# 100 as 19xx/20xx), numeric zone with minutes below 60 (format_datetime then writes it back as is).
+_PLAIN_DATE = re.compile(
+    rf"(?:(?:{'|'.join(_DAYS)}), )?([0-9]{{1,2}}) ({'|'.join(_MONTHS)}) ([1-9][0-9]{{3}}) "
+    r"([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-][0-9]{2}[0-5][0-9])"
+)
+
+
+def _plain_date(value: str) -> tuple[str, object] | None:
+    """parsedate_to_datetime and format_datetime for _PLAIN_DATE, without their general parsing
+    (and strftime); None if the value has another shape or is out of range."""
+    match = _PLAIN_DATE.fullmatch(value)
+    if match is None:
+        return None
+    day, year, hour, minute, second = map(int, match.group(1, 3, 4, 5, 6))
+    zone = match[7]
+    try:
+        if zone == "-0000":  # no offset known: parsedate_to_datetime gives a naive datetime
+            when = datetime(year, _MONTH_NUMBER[match[2]], day, hour, minute, second)
+        else:
+            offset = int(zone[1:3]) * 3600 + int(zone[3:]) * 60
+            tz = timezone(timedelta(seconds=-offset if zone[0] == "-" else offset))
+            when = datetime(year, _MONTH_NUMBER[match[2]], day, hour, minute, second, tzinfo=tz)
+    except (ValueError, OverflowError):
+        return None
+    text = (
+        f"{_DAYS[when.weekday()]}, {day:02d} {match[2]} {year:04d} "
+        f"{hour:02d}:{minute:02d}:{second:02d} {zone}"
+    )
+    return text, FastDate(when)
+
+
 def _date(value: str) -> tuple[str, object] | None:
     """RFC 5322 §3.3 date, through the same two functions DateHeader uses."""
+    plain = _plain_date(value)
+    if plain is not None:
+        return plain
     try:
         when = parsedate_to_datetime(value)
     except (ValueError, TypeError, IndexError, OverflowError):

@@ -31,7 +31,7 @@ from typing import Any
 from inboxops.errors import ParseError
 from inboxops.intake.fastheaders import fast_header
 from inboxops.intake.language import detect_language
-from inboxops.intake.mimesplit import split_message
+from inboxops.intake.mimesplit import leaf_bytes, split_message
 from inboxops.models import ParsedMessage
 from inboxops.text import html_to_text, normalize_ro, strip_quoted
 
@@ -88,6 +88,8 @@ _EMAIL_ERRORS = (
 _FALLBACK_CHARSETS = ("utf-8", "windows-1250", "iso-8859-2")
 # "us-ascii" on UTF-8 text is common and harmless (often the default of a mail library).
 _ASCII_AS_UTF8 = ("ascii", "utf-8")
+# Codecs whose bytes.decode gives what their incremental decoder gives on the whole input.
+_ONE_SHOT = frozenset({"utf-8", "ascii", "iso8859-2", "cp1250", "iso8859-1"})
 _UTF8_GOOD_PER_BAD = 4  # valid multi-byte characters per bad sequence to still call it UTF-8
 _CALENDAR_TYPES = frozenset({"text/calendar", "application/ics"})
 
@@ -295,7 +297,11 @@ def _decode_bytes(
     used = "latin-1"
     for charset in candidates:
         try:
-            text = codecs.getincrementaldecoder(charset)("strict").decode(data, final=not truncated)
+            if truncated or charset not in _ONE_SHOT:
+                decoder = codecs.getincrementaldecoder(charset)("strict")
+                text = decoder.decode(data, final=not truncated)
+            else:  # the same text and errors as the incremental decoder with final=True
+                text = data.decode(charset)
         except (UnicodeError, ValueError, LookupError, TypeError):
             if charset == "utf-8":
                 text = _mostly_utf8(data, what, defects)
@@ -373,6 +379,13 @@ class _Headers:
     objects: dict[str, list[Any]] = field(default_factory=dict)  # header objects, None if failed
 
 
+# Decoded ASCII headers that raised no defect, by (name, source value): a correspondent's From,
+# To and Cc, MIME-Version and the common Content-Types repeat from message to message. The
+# header objects are only read (their .addresses, .datetime), so sharing them is safe.
+_HEADER_MEMO: dict[tuple[str, str], tuple[str, str, Any]] = {}
+_MAX_HEADER_MEMO = 4096
+
+
 def _read_headers(msg: Message, defects: list[str]) -> _Headers:
     """Every top-level header decoded once: lower-cased name → values, plus the header objects."""
     result = _Headers()
@@ -385,11 +398,19 @@ def _read_headers(msg: Message, defects: list[str]) -> _Headers:
             # Unstructured ASCII without encoded words decodes to itself, unfolded; skipping the
             # header parser here saves most of the header time (Received, DKIM, ARC ...).
             text = unfolded = _unfold(value) if "\n" in value or "\r" in value else value
+        elif (memo := _HEADER_MEMO.get((name, value))) is not None:
+            unfolded, text, header = memo
         else:
+            key = (name, value)
+            before = len(defects)
             if not value.isascii():
                 value = _desurrogate(value, f"8-bit {name} header", defects)
             unfolded = _unfold(value)
             text, header = _decode_header(name, lname, unfolded, defects)
+            if len(defects) == before and key[1].isascii():
+                if len(_HEADER_MEMO) >= _MAX_HEADER_MEMO:
+                    _HEADER_MEMO.clear()
+                _HEADER_MEMO[key] = (unfolded, text, header)
         if lname in values:
             values[lname].append(text)
             raws[lname].append(unfolded)
@@ -597,6 +618,9 @@ def _walk(msg: Message, defects: list[str]) -> _Walk:
 
 
 def _payload(part: Message, what: str, defects: list[str]) -> bytes:
+    fast = leaf_bytes(part)
+    if fast is not None:
+        return fast
     try:
         data = part.get_payload(decode=True)
     except _EMAIL_ERRORS as exc:
@@ -739,6 +763,21 @@ def _scrub(value: str) -> str:
 def _scrubbed(parsed: ParsedMessage) -> ParsedMessage:
     """No lone surrogate (an undecodable byte) leaves the parser: SQLite, JSON and the SMTP
     encoder all refuse them, and one such name once stopped the whole queue."""
+    # One scan in C over every string value first: most messages have no surrogate at all.
+    values: list[str] = []
+    for value in map(parsed.__getattribute__, _PARSED_FIELDS):
+        if isinstance(value, str):
+            values.append(value)
+        elif isinstance(value, list):
+            values.extend(v for v in value if isinstance(v, str))
+    for header_values in parsed.headers.values():
+        values.extend(header_values)
+    try:  # UTF-8 refuses exactly the surrogates, and its encoder is much faster than a regex
+        "".join(values).encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        return parsed
 
     def bad(value: str) -> bool:  # ASCII text (most values) is known to be clean in O(1)
         return not value.isascii() and _LONE_SURROGATE.search(value) is not None

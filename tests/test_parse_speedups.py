@@ -1,0 +1,110 @@
+"""The shortcuts taken for issue 15's parse speed give what the longer way gives.
+
+Each test runs the shortcut and the general code it stands in for on generated input and
+requires the same answer; each also checks that the shortcut is taken on the common shape, so
+a shortcut that silently never applies fails too.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from email import _encoded_words
+from email.utils import format_datetime, parsedate_to_datetime
+
+import pytest
+
+from inboxops import text
+from inboxops.intake import fastheaders, mimesplit
+
+DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def _stdlib_date(value: str) -> tuple[str, object] | None:
+    try:
+        when = parsedate_to_datetime(value)
+    except (ValueError, TypeError, IndexError, OverflowError):
+        return None
+    return format_datetime(when), when
+
+
+def test_plain_dates_read_as_parsedate_and_format_datetime_read_them() -> None:
+    rng = random.Random(15)
+    taken = 0
+    for _ in range(20_000):
+        value = (
+            f"{rng.choice(DAYS)}, {rng.randrange(0, 35):0{rng.choice([1, 2])}d} "
+            f"{rng.choice(MONTHS)} {rng.randrange(900, 10_000)} {rng.randrange(0, 26):02d}:"
+            f"{rng.randrange(0, 62):02d}:{rng.randrange(0, 62):02d} "
+            f"{rng.choice('+-')}{rng.randrange(0, 26):02d}{rng.randrange(0, 62):02d}"
+        )
+        if rng.random() < 0.3:
+            value = value[5:]  # no day name
+        fast = fastheaders._plain_date(value)
+        if fast is None:
+            continue
+        taken += 1
+        slow = _stdlib_date(value)
+        assert slow is not None, value
+        assert fast[0] == slow[0], value
+        when = fast[1].datetime  # type: ignore[attr-defined]
+        assert when == slow[1] and when.tzinfo == slow[1].tzinfo, value  # type: ignore[attr-defined]
+    assert taken > 5_000
+    assert fastheaders._plain_date("Sun, 01 Jan 2023 01:28:18 -0000") is not None
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_q_encoded_words_decode_as_the_stdlib_decodes_them(seed: int) -> None:
+    rng = random.Random(seed)
+    pieces = ["=C4=83", "=c8=9b", "a", "_", "=3D", "=", "==", "=4", "=G1", ".", "=20", "Z"]
+    shortcut = 0
+    for _ in range(3_000):
+        payload = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 9)))
+        ours = fastheaders._decode_ew("utf-8", "q", payload)
+        theirs, _, _, defects = _encoded_words.decode(f"=?utf-8?q?{payload}?=")
+        if ours is not None:
+            assert ours == theirs and not defects, payload
+            stray = fastheaders._Q_STRAY.search(payload.replace("_", " ").encode())
+            shortcut += stray is None
+    assert shortcut > 300
+
+
+def test_header_fields_are_cut_as_the_field_regex_cuts_them() -> None:
+    reference = re.compile(
+        r"^([\041-\071\073-\176]+):([ \t]*)([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)\r?$", re.MULTILINE
+    )
+    rng = random.Random(7)
+    pieces = ["Subject", "X-A", ":", " ", "\t", "\r\n", "\n", "v: w", "\r\n ", "\n\t", "é", ";"]
+    checked = 0
+    for _ in range(100_000):
+        block = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 12)))
+        block += rng.choice(["\n", "\r\n"])
+        if re.search(r"\r(?!\n)", block) or not mimesplit._BLOCK.fullmatch(block):
+            continue  # split_message never cuts such a block
+        checked += 1
+        assert mimesplit._fields(block) == reference.findall(block), repr(block)
+    assert checked > 1_000
+
+
+def test_attributions_are_found_as_without_the_first_letters_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = random.Random(3)
+    pieces = [
+        " ", "\t", "\u00a0", "\u3000", "*", "-", "--", "_" * 16, "\u0301", "\u0130", "Î", "î",
+        "\u03a3", "\ufb00", "De la", "de", "Pe", "pe", "În", "On", "on", "From", "from", ":",
+        " wrote:", " a scris:", "Sent:", "Trimis:", "original message", "x", "Ș", "ş", "ñ", "o",
+        "n", "r",
+    ]  # fmt: skip
+    texts = [
+        "\n".join(
+            "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 9)))
+            for _ in range(rng.randrange(1, 7))
+        )
+        for _ in range(20_000)
+    ]
+    fast = [text.strip_quoted(t) for t in texts]
+    monkeypatch.setattr(text, "_CAN_START", re.compile(""))  # every line folded and tried
+    assert [text.strip_quoted(t) for t in texts] == fast
+    assert sum(f != t for f, t in zip(fast, texts, strict=True)) > 1_000
