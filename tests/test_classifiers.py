@@ -162,25 +162,25 @@ def test_the_scan_finds_every_place_a_stem_can_match() -> None:
     for phrase_set in (content._PHRASES, style._DISPLEASURE, style._PITCH, style._ASKS):
         for text in _texts(phrase_set, 3, 1500):
             starts = set(phrases._SCANNER.starts(text, phrase_set._number))
-            other_digits = phrases._other_digits(text)
-            for index in phrase_set.keys:
-                if other_digits and index in phrase_set._ascii_digits:
-                    continue  # searched one by one in such a text
+            one_by_one = phrase_set.one_by_one(text)
+            for index in set(phrase_set.keys) - set(one_by_one):
                 for m in phrase_set.patterns[index].finditer(text):
                     assert (m.start(), index) in starts, (phrase_set.stems[index], text)
 
 
-def test_only_stems_that_start_with_no_word_are_left_out_of_the_scan() -> None:
-    """A stem left out of the scan is searched one by one on every message: only those that
-    can start with no word character are, and each of those has a text test first."""
+def test_only_stems_that_start_with_no_word_are_searched_one_by_one() -> None:
+    """A stem left out of the scan is searched one by one on every message, and one that can
+    start with no word character on every message that has such a character: none of ours is
+    the first, and an ordinary sentence is searched for none of them."""
     from inboxops.classifiers import content, style
 
     for phrase_set in (content._PHRASES, style._DISPLEASURE, style._PITCH, style._ASKS):
+        assert phrase_set._unscanned == []
+        assert phrase_set.one_by_one("we will send the order to you tomorrow at 10 am, ok") == []
         for index, stem in enumerate(phrase_set.stems):
             if stem[0].isalpha():
-                assert index in phrase_set.keys, stem
-            if index not in phrase_set.keys:
-                assert phrase_set.contains[index], stem
+                assert phrase_set.keys[index], stem
+                assert index not in phrase_set._marked, stem
 
 
 def test_phrase_search_finds_exactly_what_searching_each_stem_would() -> None:

@@ -224,13 +224,11 @@ def spaced(text: str) -> str:
     return text.translate(_ASCII_SPACES)
 
 
-def _key(opening: str, whole: bool) -> str | None:
+def _key(opening: str, whole: bool) -> str:
     """What the automaton looks for in a spaced text (see `spaced`), framed by spaces, for an
-    opening of a stem: a space before it (a match never starts inside a word), and after it too
-    when the opening is a whole match that ends in a word character (nor ends inside one). None
-    when the opening starts with no word character: a space before it would say nothing."""
-    if not opening or not _WORD_CHAR.match(opening):
-        return None
+    opening of a stem that starts with a word character: a space before it (a match never
+    starts inside a word), and after it too when the opening is a whole match that ends in a
+    word character (nor ends inside one)."""
     key = " " + spaced(opening)
     return key + " " if whole and _WORD_CHAR.match(opening[-1]) else key
 
@@ -319,7 +317,11 @@ class PhraseSet:
         self._loose = [re.compile(rf"(?:{stem})(?!\w)") for stem in stems]
         self.keys: dict[int, set[str]] = {}  # per scanned stem: what the scan looks for
         self.contains: list[frozenset[str]] = []  # per stem: one must be in the text (or none)
-        self._unscanned: list[int] = []  # stems not found by the scan, in order
+        self._unscanned: list[int] = []  # stems with no known opening, in order
+        # Stems with openings that start with no word character (`\?`, `\$\d|usd`), which the
+        # spaced text cannot show: their first characters. A text with one of those characters
+        # is searched for the stem one by one; a text without can only match a word opening.
+        self._marked: dict[int, frozenset[str]] = {}
         self._ascii_digits: list[int] = []  # scanned as if `\d` were [0-9], in order
         # Scanned stems whose openings are common words ("the \w+ team"): a text they must
         # contain as well, tested once a text has one of their openings, before any match.
@@ -333,20 +335,22 @@ class PhraseSet:
             if digits:
                 parsed = ascii_parsed
             openings, whole = _openings(parsed)
-            keys = {_key(opening, whole) for opening in openings}
-            if None in keys:
+            if "" in openings:
                 self._unscanned.append(index)
                 continue
-            self.keys[index] = {key for key in keys if key is not None}
+            words = {opening for opening in openings if _WORD_CHAR.match(opening)}
+            self.keys[index] = {_key(opening, whole) for opening in words}
+            if words != openings:
+                self._marked[index] = frozenset(opening[0] for opening in openings - words)
             if digits:
                 self._ascii_digits.append(index)
-            also = _required(parsed, _tells(openings))
-            if also:
+            also = _required(parsed, _tells(words))
+            if also and words:
                 self._also[index] = frozenset(also)
         self._number = _SCANNER.add(self.keys)
 
     def _first_whole(self, index: int, text: str) -> re.Match[str] | None:
-        """The first match of an unscanned stem that does not start inside a word (without the
+        """The first match of a stem that does not start inside a word (without the
         leading look-behind `re` can skip ahead to a literal; the boundary is checked here)."""
         contains = self.contains[index]
         if contains and not any(map(text.__contains__, contains)):
@@ -383,25 +387,27 @@ class PhraseSet:
                     done.add(index)
         return hits
 
-    def _unscanned_in(self, text: str) -> tuple[list[int], list[int]]:
-        """The stems this text must be searched for one by one, and those the scan must skip."""
+    def one_by_one(self, text: str) -> list[int]:
+        """The stems this text is searched for one by one, in order (the scan skips them)."""
+        found = [index for index, marks in self._marked.items()
+                 if any(map(text.__contains__, marks))]
         if self._ascii_digits and _other_digits(text):
-            return sorted(self._unscanned + self._ascii_digits), self._ascii_digits
-        return self._unscanned, []
+            found += self._ascii_digits
+        return sorted({*found, *self._unscanned}) if found else self._unscanned
 
     def any(self, text: str) -> bool:
         """Whether any stem occurs in `text` (stops at the first found)."""
-        unscanned, skip = self._unscanned_in(text)
-        return bool(self._scanned(text, True, skip)) or any(
-            self._first_whole(index, text) is not None for index in unscanned)
+        one_by_one = self.one_by_one(text)
+        return bool(self._scanned(text, True, one_by_one)) or any(
+            self._first_whole(index, text) is not None for index in one_by_one)
 
     def search(self, text: str) -> dict[int, str]:
         """The first match of each stem that occurs in `text`, by stem index, in the order they
         occur in the text."""
-        unscanned, skip = self._unscanned_in(text)
-        hits = self._scanned(text, False, skip)
-        if unscanned:
-            for index in unscanned:
+        one_by_one = self.one_by_one(text)
+        hits = self._scanned(text, False, one_by_one)
+        if one_by_one:
+            for index in one_by_one:
                 m = self._first_whole(index, text)
                 if m is not None:
                     hits.append((m.start(), index, m.group(0)))
