@@ -347,6 +347,7 @@ class PhraseSet:
             also = _required(parsed, _tells(words))
             if also and words:
                 self._also[index] = frozenset(also)
+        self._mark_chars = sorted(frozenset().union(*self._marked.values()))
         self._number = _SCANNER.add(self.keys)
 
     def _first_whole(self, index: int, text: str) -> re.Match[str] | None:
@@ -389,8 +390,12 @@ class PhraseSet:
 
     def one_by_one(self, text: str) -> list[int]:
         """The stems this text is searched for one by one, in order (the scan skips them)."""
-        found = [index for index, marks in self._marked.items()
-                 if any(map(text.__contains__, marks))]
+        found = []
+        if self._marked:
+            present = [char for char in self._mark_chars if char in text]
+            if present:
+                found = [index for index, marks in self._marked.items()
+                         if not marks.isdisjoint(present)]
         if self._ascii_digits and _other_digits(text):
             found += self._ascii_digits
         return sorted({*found, *self._unscanned}) if found else self._unscanned
