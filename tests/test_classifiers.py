@@ -137,53 +137,69 @@ def test_unknown_classifier_in_config_is_named() -> None:
         Chain.from_names(["signals", "bayes"])
 
 
-def test_prefilter_never_hides_a_rule_that_matches() -> None:
-    """The anchor scan may only skip rules that cannot match (guards future rule edits)."""
+_GLUE = [" ", " ", ", ", ". ", "'", "-", "\n", "!", "!!", "?", "?!", " 5 ", " 10:30 am ", "$4",
+         "x", "#", "{name}", "100%", "n-", " \u0663 ", "\u0663", "\u2014", " \u00e9", "_", "7pm "]
+
+
+def _texts(phrases: object, seed: int, count: int) -> list[str]:
+    """Random texts made of the words of a phrase set's stems and glue that tests the edges:
+    punctuation, word characters next to words, digits (also other than 0-9), other scripts."""
     import random
     import re as regex
 
-    from inboxops.classifiers import content
-
-    words = sorted({w for stem, _ in (r for rules in content.RULES.values() for r in rules)
-                    for w in regex.findall(r"[a-z]+", stem)})
-    rng = random.Random(3)
-    glue = [" ", " ", " ", ", ", ". ", "'", "-", "\n", "!", "?", " 5 ", "$"]
-    for _ in range(3000):
-        text = "".join(rng.choice(words) + rng.choice(glue) for _ in range(rng.randint(1, 12)))
-        candidates = content._PHRASES.candidates(text)
-        for index, pattern in enumerate(content._PHRASES.patterns):
-            if pattern.search(text):
-                assert index in candidates, (pattern.pattern, text)
+    rng = random.Random(seed)
+    words = sorted({w for p in phrases.patterns  # type: ignore[attr-defined]
+                    for w in regex.findall(r"[a-z]+", p.pattern)})
+    return ["".join(rng.choice(words) + rng.choice(_GLUE) for _ in range(rng.randint(1, 14)))
+            for _ in range(count)]
 
 
-def test_every_stem_that_starts_with_a_word_is_gated_by_words() -> None:
-    """Only stems that can match without starting at a word are searched on a text test, and
-    each of those still has one (no stem runs on every message)."""
+def test_the_scan_finds_every_place_a_stem_can_match() -> None:
+    """The one-pass scan may only skip places where a stem cannot match (guards rule edits):
+    wherever a stem matches, the scan lists that place for it."""
+    from inboxops.classifiers import content, phrases, style
+
+    for phrase_set in (content._PHRASES, style._DISPLEASURE, style._PITCH, style._ASKS):
+        for text in _texts(phrase_set, 3, 1500):
+            starts = set(phrases._SCANNER.starts(text, phrase_set._number))
+            one_by_one = phrase_set.one_by_one(text)
+            for index in set(phrase_set.keys) - set(one_by_one):
+                for m in phrase_set.patterns[index].finditer(text):
+                    assert (m.start(), index) in starts, (phrase_set.stems[index], text)
+
+
+def test_only_stems_that_start_with_no_word_are_searched_one_by_one() -> None:
+    """A stem left out of the scan is searched one by one on every message, and one that can
+    start with no word character on every message that has such a character: none of ours is
+    the first, and an ordinary sentence is searched for none of them."""
     from inboxops.classifiers import content, style
 
-    for phrases in (content._PHRASES, style._DISPLEASURE, style._PITCH, style._ASKS):
-        for index, stem in enumerate(phrases.stems):
+    for phrase_set in (content._PHRASES, style._DISPLEASURE, style._PITCH, style._ASKS):
+        assert phrase_set._unscanned == []
+        assert phrase_set.one_by_one("we will send the order to you tomorrow at 10 am, ok") == []
+        for index, stem in enumerate(phrase_set.stems):
             if stem[0].isalpha():
-                assert phrases.needs[index], stem
-            assert phrases.needs[index] or phrases.contains[index], stem
+                assert phrase_set.keys[index], stem
+                assert index not in phrase_set._marked, stem
 
 
 def test_phrase_search_finds_exactly_what_searching_each_stem_would() -> None:
-    """The anchored search (match at scan positions, look-behind checked by hand) must give
-    the same first match per stem as a plain search of every stem, for every phrase set."""
-    import random
-    import re as regex
-
+    """The scanned search (match at the scan's places, look-behind known) must give the same
+    first match per stem as a plain search of every stem, for every phrase set."""
     from inboxops.classifiers import content, style
 
-    rng = random.Random(7)
-    glue = [" ", " ", ", ", ". ", "'", "-", "\n", "!", "!!", "?", " 5 ", " 10:30 am ", "$4",
-            "x", "#", "{name}", "100%"]
-    for phrases in (content._PHRASES, style._DISPLEASURE, style._PITCH, style._ASKS):
-        words = sorted({w for p in phrases.patterns for w in regex.findall(r"[a-z]+", p.pattern)})
-        for _ in range(1500):
-            text = "".join(rng.choice(words) + rng.choice(glue) for _ in range(rng.randint(1, 14)))
-            expected = {i: m.group(0) for i, p in enumerate(phrases.patterns)
+    for phrase_set in (content._PHRASES, style._DISPLEASURE, style._PITCH, style._ASKS):
+        for text in _texts(phrase_set, 7, 1500):
+            expected = {i: m.group(0) for i, p in enumerate(phrase_set.patterns)
                         if (m := p.search(text))}
-            assert phrases.search(text) == expected, text
-            assert phrases.any(text) == bool(expected), text
+            found = phrase_set.search(text)
+            assert found == expected, text
+            assert list(found) == list(expected_in_order(phrase_set, text)), text
+            assert phrase_set.any(text) == bool(expected), text
+
+
+def expected_in_order(phrase_set: object, text: str) -> list[int]:
+    """Stem indices in the order their first matches start (ties: lower index first)."""
+    found = [(m.start(), i) for i, p in enumerate(phrase_set.patterns)  # type: ignore[attr-defined]
+             if (m := p.search(text))]
+    return [i for _, i in sorted(found)]

@@ -130,3 +130,27 @@ def test_corrections_reach_the_learned_classifier_without_a_query_per_message(
     learned.refresh(now=102.2)
     assert len(learned._examples) == 2
     store.close()
+
+
+def test_features_from_remembered_words_are_those_of_the_text() -> None:
+    """The learned classifier takes a message's features from the words it has seen before:
+    the same as reading them off the text, also for numbers, ids and words seen again."""
+    from inboxops.classifiers import learned
+
+    rng = random.Random(8)
+    pool = ["abc", "ab", "a1b2c3", "12abc", "x", "reclamatie", "abc_def", "9", "ab12", "ţară",
+            "a" * 40 + "1", "the", "aa1bb", "ї", "_x_", "q9q9q9"]
+    glue = [" ", ", ", "-", "'", "\n", "7", "_"]
+    for round_ in range(3):
+        vocabulary = learned._Vocabulary()
+        for _ in range(500):
+            text = reading.fold("".join(rng.choice(pool) + rng.choice(glue)
+                                        for _ in range(rng.randint(0, 12))))
+            words = reading.words_of(text)
+            assert vocabulary.features(words) == set(learned._WORD.findall(text)), text
+            if round_ == 2 and rng.random() < 0.1:
+                learned._MEMO_WORDS, saved = 3, learned._MEMO_WORDS  # start anew often
+                try:
+                    assert vocabulary.features(words) == set(learned._WORD.findall(text))
+                finally:
+                    learned._MEMO_WORDS = saved

@@ -193,7 +193,7 @@ RULES: dict[Category, list[tuple[str, float]]] = {
     ],
 }
 
-# Every rule once, in order, and one PhraseSet that finds which can match (see phrases.py).
+# Every rule once, in order, and one PhraseSet that searches them together (see phrases.py).
 _RULES = [(category, stem, weight) for category, rules in RULES.items() for stem, weight in rules]
 _PHRASES = PhraseSet([stem for _, stem, _ in _RULES])
 
@@ -214,8 +214,8 @@ class ContentClassifier(Classifier):
     def assess(self, reading: Reading) -> Verdict:
         verdict = Verdict()
         words: dict[Category, dict[str, None]] = {}
-        in_subject = _PHRASES.search(reading.subject, reading.subject_words)
-        in_body = _PHRASES.search(reading.folded(self.max_chars), reading.words(self.max_chars))
+        in_subject = _PHRASES.search(reading.subject)
+        in_body = _PHRASES.search(reading.folded(self.max_chars))
         for index in sorted(in_subject.keys() | in_body.keys()):
             category, _, weight = _RULES[index]
             score = weight * (self.subject_weight if index in in_subject else 1.0)

@@ -43,12 +43,58 @@ def features(subject: str, text: str) -> frozenset[str]:
 
 def _features(subject: str, text: str) -> frozenset[str]:
     """`features` of a subject and an opening already folded."""
-    words = set(_WORD.findall(text))
+    return _with_subject(set(_WORD.findall(text)), subject)
+
+
+def _with_subject(words: set[str], subject: str) -> frozenset[str]:
     words.difference_update(_STOP)
     subject_words = set(_WORD.findall(subject))
     subject_words.difference_update(_STOP)
     words.update(["s:" + w for w in subject_words])
     return frozenset(words)
+
+
+class _Vocabulary:
+    """The features of each word (`\\w+` run) of a text, remembered: mail reuses its words, so
+    the features of a message's distinct words come from set operations (C) on the words seen
+    before. A feature never spans a non-word character, so the features of a text are the union
+    of those of its words. Most words are one feature (themselves) or none (short, a number)."""
+
+    def __init__(self) -> None:
+        # Replaced, never emptied in place, where another thread may be reading.
+        self._itself: set[str] = set()  # words whose only feature is the word
+        self._none: set[str] = set()  # words with no feature
+        self._other: dict[str, tuple[str, ...]] = {}  # the rest ("abc12def3" -> "abc12def")
+
+    def features(self, words: frozenset[str]) -> set[str]:
+        """The features of a text from its distinct words (see `Reading.words`)."""
+        itself, other = self._itself, self._other
+        found = itself.intersection(words)
+        new = words.difference(itself, self._none)
+        if new and other:
+            for word in new.intersection(other):
+                found.update(other[word])
+            new = new.difference(other)
+        if new:
+            if len(itself) + len(self._none) + len(other) > _MEMO_WORDS:
+                self._itself, self._none, self._other = set(), set(), {}
+            for word in new:
+                parts = _WORD.findall(word)
+                found.update(parts)
+                if len(word) > _MEMO_WORD_CHARS:  # ids, base64: rare twice, not remembered
+                    continue
+                if parts == [word]:
+                    self._itself.add(word)
+                elif parts:
+                    self._other[word] = tuple(parts)
+                else:
+                    self._none.add(word)
+        return found
+
+
+_MEMO_WORDS = 100_000  # words remembered; past this the memo starts anew
+_MEMO_WORD_CHARS = 32
+_VOCABULARY = _Vocabulary()
 
 
 @register
@@ -137,9 +183,7 @@ class LearnedClassifier(Classifier):
             return verdict
         if self._dirty:
             self._prepare()
-        # The words of the opening, joined, hold the same features as the opening itself (a
-        # feature never spans a non-word character) in a shorter text.
-        words = _features(reading.subject, " ".join(reading.words(READ_CHARS)))
+        words = _with_subject(_VOCABULARY.features(reading.words(READ_CHARS)), reading.subject)
         overlap: dict[int, float] = defaultdict(float)
         idf2, index = self._idf2, self._index
         for w in words & self._vocabulary:

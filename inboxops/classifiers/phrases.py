@@ -1,32 +1,36 @@
-"""Many phrase patterns searched fast: the words of a text decide which patterns can match.
+"""Many phrase patterns searched fast: one Aho-Corasick pass finds where any of them can start.
 
 Python's `re` tries every branch of an alternation at every position, so a few hundred word
-stems run one by one cost a millisecond per message, and even one scan for all their first
-letters costs more than the rest of the chain. So each stem is read once, when the set is built,
-for the words any match must contain ("gates"): `(i|we) (get|got) (an|the) error` needs the
-word `i` or `we`, then `get` or `got`, then `an` or `the`; `complain\\w*` needs a word that
-starts with `complain`. A message's words are collected once (one C-level `findall`), each
-distinct word's gates are looked up in a memo (mail reuses its vocabulary), and only the stems
-whose gates are all met are searched. A stem that starts with no word (`\\?`, `!!+`) is gated by
-the literal text every match must contain (`?`, `!!`), checked with `in`. The gates only skip
-stems that cannot match, so the result is exactly what searching every stem would give.
+stems run one by one cost a millisecond per message. So each stem is read once, when the set is
+built, for the literal texts every match starts with (its "openings": `(i|we) (get|got) (an|the)
+error` opens with `i get an `, `we got the ` and so on; `complain\\w*` with `complain`). All
+openings of all phrase sets go into one Aho-Corasick automaton (pyahocorasick, C), which finds
+every place any of them occurs in one pass over the text; a message's text is scanned once for
+all the sets that search it. A stem is then tried (`re.match`, C) only where one of its openings
+starts, not inside a word, earliest first, until it matches. Every match starts with an opening,
+so the result is exactly what searching every stem would give. The few stems whose openings are
+unknown (`\\d{1,2} ?(am|pm)`) are searched as before, after a test for a text they must contain.
 """
 
 from __future__ import annotations
 
 import re
 import re._parser as sre  # type: ignore[import-not-found]  # the stdlib's own regex parser
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+
+import ahocorasick  # type: ignore[import-not-found]
 
 _TOKEN = re.compile(r"\w+")
 _WORD_CHAR = re.compile(r"\w")
-# A stem's literal openings are expanded (alternatives times alternatives) up to this many.
+# A stem's literal openings are expanded (alternatives times alternatives) up to this many,
+# a character class up to this many characters ([0-9] is ten).
 _MAX_OPENINGS = 256
-# Words of texts remembered with the gates they meet; past this many the memo starts anew.
-_MEMO_WORDS = 50_000
-_MEMO_WORD_CHARS = 32  # longer words (ids, base64) are rare twice: looked up, not remembered
-_EMPTY: frozenset[int] = frozenset()
+_MAX_CLASS = 10
+# Texts whose scan is kept: the classifiers search one message's subject and text several times.
+_RECENT_TEXTS = 4
+# At most this many texts one of which a stem must contain are tested (each test is a scan).
+_MAX_ALSO = 8
 
 
 def tokens(text: str) -> frozenset[str]:
@@ -53,11 +57,11 @@ def _item_strings(op: Any, av: Any) -> set[str] | None:
         for kind, value in av:
             if kind is sre.LITERAL:
                 chars.add(chr(value))
-            elif kind is sre.RANGE and value[1] - value[0] < 8:
+            elif kind is sre.RANGE and value[1] - value[0] < _MAX_CLASS:
                 chars.update(chr(c) for c in range(value[0], value[1] + 1))
             else:
                 return None
-        return chars if len(chars) <= 8 else None
+        return chars if len(chars) <= _MAX_CLASS else None
     if op is sre.SUBPATTERN:
         return _finite(av[-1])
     if op is sre.BRANCH:
@@ -113,11 +117,13 @@ def _openings(items: Any) -> tuple[set[str], bool]:
     return current, True
 
 
-def _required(items: Any) -> set[str]:
-    """Literal texts one of which every match contains (empty: none is known).
+def _required(items: Any, fits: Callable[[set[str]], bool] = lambda strings: True) -> set[str]:
+    """Literal texts one of which every match contains (empty: none is known), of those that
+    `fits` accepts.
 
     The sequence is cut into runs of items with few possible strings; every match contains
-    one string of each run, so the run whose shortest string is longest is the best test.
+    one string of each run (and of each such item), so the run whose shortest string is longest
+    is the best test.
     """
     best: set[str] = set()
     run = {""}
@@ -125,10 +131,11 @@ def _required(items: Any) -> set[str]:
     def close(run: set[str]) -> None:
         nonlocal best
         strings = {s for s in run if s}
-        if len(strings) == len(run) and strings and (
-                not best or min(map(len, strings)) > min(map(len, best))):
+        if len(strings) == len(run) and strings:
             # Keep only the shortest forms: a text containing "am" is enough for " am".
-            best = {s for s in strings if not any(t != s and t in s for t in strings)}
+            shortest = {s for s in strings if not any(t != s and t in s for t in strings)}
+            if fits(shortest) and (not best or min(map(len, shortest)) > min(map(len, best))):
+                best = shortest
 
     for op, av in items:
         strings = _item_strings(op, av)
@@ -146,7 +153,11 @@ def _required(items: Any) -> set[str]:
                 parts = [_required_set(branch) for branch in av[1]]
                 if all(part and "" not in part for part in parts):
                     close(set().union(*parts))
+            if strings is not None:
+                close(strings)
             continue
+        if strings is not None:
+            close(strings)
         run = grown
     close(run)
     return best
@@ -158,135 +169,142 @@ def _required_set(items: Any) -> set[str]:
     return finite if finite is not None else _required(items)
 
 
-# --- Gates ------------------------------------------------------------------------------------
+_ASCII_DIGIT = [(sre.RANGE, (ord("0"), ord("9")))]
 
-class _Gates:
-    """Numbers word conditions (an exact word, or a word that starts with a prefix) for every
-    phrase set at once, and says which a text's words meet: one pass over a message's words
-    serves all the sets that search it."""
+
+def _ascii_digits(items: Any) -> tuple[list[Any], bool]:
+    """A parsed sequence with each `\\d` read as [0-9], and whether it had one. `\\d` is every
+    Unicode decimal digit (str.isdecimal); a text without other ones matches both the same."""
+    out, changed = [], False
+    for op, av in items:
+        if op is sre.IN and list(av) == [(sre.CATEGORY, sre.CATEGORY_DIGIT)]:
+            op, av, changed = sre.IN, _ASCII_DIGIT, True
+        elif op is sre.SUBPATTERN:
+            sub, found = _ascii_digits(av[-1])
+            av, changed = (*av[:-1], sub), changed or found
+        elif op is sre.BRANCH:
+            branches = [_ascii_digits(branch) for branch in av[1]]
+            av = (av[0], [branch for branch, _ in branches])
+            changed = changed or any(found for _, found in branches)
+        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+            sub, found = _ascii_digits(av[2])
+            av, changed = (av[0], av[1], sub), changed or found
+        out.append((op, av))
+    return out, changed
+
+
+def _other_digits(text: str) -> bool:
+    """Whether a text has decimal digits other than 0-9 (what `\\d` also matches)."""
+    return not text.isascii() and any(char.isdecimal() for char in non_ascii(text))
+
+
+# --- The scan: where the openings of every phrase set occur ------------------------------------
+
+_ASCII_BYTES = bytes(range(128))
+# Every ASCII character that is not a word character (`\w`), as a space.
+_ASCII_SPACES = str.maketrans(
+    {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")})
+
+
+def non_ascii(text: str) -> set[str]:
+    """The distinct non-ASCII characters of a text. UTF-8 keeps ASCII bytes for ASCII characters
+    only, so deleting those bytes (C, a table per byte) leaves exactly the others."""
+    data = text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES)
+    return set(data.decode("utf-8", "surrogatepass"))
+
+
+def spaced(text: str) -> str:
+    """The text with every character that is no word character (`\\w`: isalnum() or "_") as a
+    space, and so of the same length: one translate (C) and a replace per distinct non-ASCII
+    character that is no word character."""
+    if not text.isascii():
+        for char in non_ascii(text):
+            if not (char.isalnum() or char == "_"):
+                text = text.replace(char, " ")
+    return text.translate(_ASCII_SPACES)
+
+
+def _key(opening: str, whole: bool) -> str:
+    """What the automaton looks for in a spaced text (see `spaced`), framed by spaces, for an
+    opening of a stem that starts with a word character: a space before it (a match never
+    starts inside a word), and after it too when the opening is a whole match that ends in a
+    word character (nor ends inside one)."""
+    key = " " + spaced(opening)
+    return key + " " if whole and _WORD_CHAR.match(opening[-1]) else key
+
+
+_Starts = list[tuple[int, int]]  # (where an opening starts, the stem's index), in order
+
+
+class _Scanner:
+    """One automaton over the openings of the stems of every phrase set, and the scan of a text
+    by it: for each set, the places where one of its stems' openings may start (not inside a
+    word). The text is scanned with every character that is no word character as a space, so
+    the automaton also checks those word boundaries (and "n-am" is looked for as "n am": a few
+    places too many, which the stem's own match then rejects). One pass serves every set that
+    searches the same text."""
 
     def __init__(self) -> None:
-        self.ids: dict[tuple[frozenset[str], frozenset[str]], int] = {}
-        self.exact: dict[str, set[int]] = {}
-        self.prefix: dict[str, set[int]] = {}
-        # The words seen (mail reuses its vocabulary) and, of those, the ones that meet a gate,
-        # with their gates; and the last few word sets with the gates they meet (the classifiers
-        # search one message's words several times). Replaced, never emptied in place, where
-        # another thread may be reading; a word goes into `hits` before it goes into `seen`.
-        self._seen: set[str] = set()
-        self._hits: dict[str, frozenset[int]] = {}
-        self._hit_words: set[str] = set()
-        self._recent: dict[int, tuple[frozenset[str], frozenset[int]]] = {}
+        self._keys: dict[str, set[tuple[int, int]]] = {}  # key -> (set, stem index)
+        self._sets = 0
+        self._automaton: Any = None  # built on first use after a set is added
+        # The last few texts scanned. Replaced, never emptied in place, where another thread
+        # may be reading; an entry holds its text, so a reused id() is never mistaken for it.
+        self._recent: dict[int, tuple[str, list[_Starts]]] = {}
 
-    def _forget(self) -> None:
-        self._seen, self._hits, self._hit_words, self._recent = set(), {}, set(), {}
+    def add(self, keys: dict[int, set[str]]) -> int:
+        """Register one phrase set (its stems' keys, by stem index); returns its number."""
+        number = self._sets
+        for index, texts in keys.items():
+            for text in texts:
+                self._keys.setdefault(text, set()).add((number, index))
+        self._sets += 1
+        self._automaton, self._recent = None, {}
+        return number
 
-    def add(self, exact: frozenset[str], prefixes: frozenset[str]) -> int:
-        key = (exact, prefixes)
-        if key not in self.ids:
-            gate = self.ids[key] = len(self.ids)
-            for word in exact:
-                self.exact.setdefault(word, set()).add(gate)
-            for word in prefixes:
-                self.prefix.setdefault(word, set()).add(gate)
-            self._forget()  # what was remembered lacks the new gate
-        return self.ids[key]
+    def _build(self) -> Any:
+        automaton = ahocorasick.Automaton()
+        for key, targets in self._keys.items():
+            # The automaton gives where a key ends (the index of its last character).
+            automaton.add_word(key, (len(key) - 1, tuple(sorted(targets))))
+        automaton.make_automaton()
+        self._automaton = automaton
+        return automaton
 
-    def met(self, words: frozenset[str]) -> frozenset[int]:
-        """The gates a text's words meet."""
-        recent = self._recent.get(id(words))
-        if recent is not None and recent[0] is words:
-            return recent[1]
-        if len(self._seen) > _MEMO_WORDS:
-            self._forget()
-        seen, hits, hit_words = self._seen, self._hits, self._hit_words
-        met: set[int] = set()
-        for word in words - seen:  # set operations run in C; new words are few
-            gates = self.met_by(word)
-            met |= gates
-            if len(word) <= _MEMO_WORD_CHARS:
-                if gates:
-                    hits[word] = gates
-                    hit_words.add(word)
-                seen.add(word)
-        met.update(*map(hits.__getitem__, words & hit_words))
-        result = frozenset(met)
-        if len(self._recent) >= 4:
-            self._recent = {}
-        self._recent[id(words)] = (words, result)
-        return result
+    def starts(self, text: str, number: int) -> _Starts:
+        """Where the openings of set `number` may start in `text`, in order."""
+        recent = self._recent.get(id(text))
+        if recent is None or recent[0] is not text:
+            recent = (text, self._scan(text))
+            if len(self._recent) >= _RECENT_TEXTS:
+                self._recent = {}
+            self._recent[id(text)] = recent
+        return recent[1][number]
 
-    def met_by(self, word: str) -> frozenset[int]:
-        """The gates one word of a text meets."""
-        met = set(self.exact.get(word, ()))
-        for end in range(1, len(word) + 1):
-            met.update(self.prefix.get(word[:end], ()))
-        return frozenset(met) if met else _EMPTY
+    def _scan(self, text: str) -> list[_Starts]:
+        automaton = self._automaton if self._automaton is not None else self._build()
+        found: list[_Starts] = [[] for _ in range(self._sets)]
+        # Framed by spaces: a key's leading space at 0 stands for the start of the text, and a key
+        # starting at `end - length` in the framed text has its opening start there in `text`.
+        for end, (length, targets) in automaton.iter(f" {spaced(text)} "):
+            at = end - length
+            for number, index in targets:
+                found[number].append((at, index))
+        for starts in found:
+            starts.sort()
+        return found
 
 
-def _word_gates(
-    openings: Iterable[str], whole_matches: bool = False,
-) -> list[tuple[frozenset[str], frozenset[str]]] | None:
-    """Word conditions every match meets, from the texts it starts with; None if an opening
-    does not start with a word character (the match need not start at a word).
-
-    Each opening is cut into its runs of word characters: a run followed by another character
-    is a whole word of the text, the last run may be the start of a longer word, unless the
-    openings are whole matches (a match is followed by no word character). The k-th condition
-    is met by the k-th run of any opening.
-    """
-    runs: list[list[tuple[str, bool]]] = []
-    for opening in openings:
-        if not opening or not _WORD_CHAR.match(opening):
-            return None
-        found = [(m.group(0), whole_matches or m.end() < len(opening))
-                 for m in _TOKEN.finditer(opening)]
-        runs.append(found)
-    depth = min(len(r) for r in runs)
-    gates = []
-    for k in range(depth):
-        exact = frozenset(word for r in runs for word, whole in [r[k]] if whole)
-        prefixes = frozenset(word for r in runs for word, whole in [r[k]] if not whole)
-        gates.append((exact, prefixes))
-    return gates
+_SCANNER = _Scanner()
 
 
-_MAX_NEEDLES = 8
-_ENOUGH_LETTERS = 6
-
-
-def _cut(opening: str, runs: int) -> str:
-    """The opening up to the end of its `runs`-th word, with the character after it if any."""
-    found = list(_TOKEN.finditer(opening))
-    end = found[min(runs, len(found)) - 1].end()
-    return opening[: end + 1]
-
-
-def _needles(openings: Iterable[str]) -> tuple[str, ...]:
-    """Texts one of which starts every match, long enough to be rare ("a fost " rather than "a "):
-    each opening cut after as many words as keep them few (at most 8)."""
-    openings = list(openings)
-    most = max(len(_TOKEN.findall(o)) for o in openings)
-    best = {_cut(o, 1) for o in openings}
-    for runs in range(2, most + 1):
-        if min(len(n) for n in best) > _ENOUGH_LETTERS:
-            break
-        cut = {_cut(o, runs) for o in openings}
-        if len(cut) > _MAX_NEEDLES:
-            break
-        best = cut
-    # A needle that starts with another needle adds nothing ("meeting" after "meet").
-    return tuple(sorted(n for n in best if not any(o != n and n.startswith(o) for o in best)))
-
-
-_GATES = _Gates()
-
-
-def _implied(required: set[str], gates: list[tuple[frozenset[str], frozenset[str]]]) -> bool:
-    """Whether meeting the gates already puts one of the required texts in the text: every
-    word of one gate contains one of them ("sedint" for the words that start with "sedint")."""
-    return any(all(any(r in word for r in required) for word in exact | prefixes)
-               for exact, prefixes in gates)
+def _tells(openings: set[str]) -> Callable[[set[str]], bool]:
+    """Whether a set of texts a stem must contain is worth testing once its opening is found:
+    few, and not in every opening already."""
+    def tells(strings: set[str]) -> bool:
+        return len(strings) <= _MAX_ALSO and not all(
+            any(r in o for r in strings) for o in openings)
+    return tells
 
 
 class PhraseSet:
@@ -295,53 +313,49 @@ class PhraseSet:
     def __init__(self, stems: Sequence[str]) -> None:
         self.stems = list(stems)
         self.patterns = [re.compile(rf"(?<!\w)(?:{stem})(?!\w)") for stem in stems]
-        # Without the leading look-behind `re` can skip ahead to a literal; the word boundary is
-        # then checked by hand (20 us per stem and message with it, under 5 without).
+        # Tried where an opening starts, where the look-behind is already known to hold.
         self._loose = [re.compile(rf"(?:{stem})(?!\w)") for stem in stems]
-        self.needs: list[frozenset[int]] = []  # per stem: word gates (empty: see `contains`)
+        self.keys: dict[int, set[str]] = {}  # per scanned stem: what the scan looks for
         self.contains: list[frozenset[str]] = []  # per stem: one must be in the text (or none)
-        self._by_gate: dict[int, list[int]] = {}  # stems listed under their first gate
-        self._unguarded: list[int] = []  # stems without word gates, in order
-        self._starts: dict[int, tuple[str, ...]] = {}  # per gated stem: what a match starts with
-        self._first_gates: frozenset[int] = frozenset()
+        self._unscanned: list[int] = []  # stems with no known opening, in order
+        # Stems with openings that start with no word character (`\?`, `\$\d|usd`), which the
+        # spaced text cannot show: their first characters. A text with one of those characters
+        # is searched for the stem one by one; a text without can only match a word opening.
+        self._marked: dict[int, frozenset[str]] = {}
+        self._ascii_digits: list[int] = []  # scanned as if `\d` were [0-9], in order
+        # Scanned stems whose openings are common words ("the \w+ team"): a text they must
+        # contain as well, tested once a text has one of their openings, before any match.
+        self._also: dict[int, frozenset[str]] = {}
         for index, stem in enumerate(stems):
             parsed = sre.parse(stem).data
+            self.contains.append(frozenset(_required(parsed)))
+            # `\d` (`\d{1,2} ?(am|pm)`, `la ora \d`) is scanned for as the ASCII digits, in a
+            # text that has no other digits (nearly all); a text that has is searched one by one.
+            ascii_parsed, digits = _ascii_digits(parsed)
+            if digits:
+                parsed = ascii_parsed
             openings, whole = _openings(parsed)
-            gates = _word_gates(openings, whole)
-            required = _required(parsed)
-            if gates:
-                self._starts[index] = _needles(openings)
-                ids = [_GATES.add(exact, prefixes) for exact, prefixes in gates]
-                self.needs.append(frozenset(ids))
-                # A few texts one of which must be there too, where the words are not enough
-                # ("the \w+ team" needs " team").
-                few = 0 < len(required) <= _MAX_NEEDLES and not _implied(required, gates)
-                self.contains.append(frozenset(required) if few else frozenset())
-                self._by_gate.setdefault(ids[0], []).append(index)
-                self._first_gates |= {ids[0]}
-            else:
-                self.needs.append(frozenset())
-                self.contains.append(frozenset(required))
-                self._unguarded.append(index)
-    def candidates(self, text: str, words: frozenset[str] | None = None) -> list[int]:
-        """Indices of the stems that can match `text` (all their gates met), in order."""
-        met = _GATES.met(tokens(text) if words is None else words)
-        contains, needs, by_gate = self.contains, self.needs, self._by_gate
-        found = [i for i in self._unguarded
-                 if not contains[i] or any(map(text.__contains__, contains[i]))]
-        for gate in met & self._first_gates:
-            for index in by_gate[gate]:
-                if needs[index] <= met and (
-                        not contains[index] or any(map(text.__contains__, contains[index]))):
-                    found.append(index)
-        found.sort()
-        return found
+            if "" in openings:
+                self._unscanned.append(index)
+                continue
+            words = {opening for opening in openings if _WORD_CHAR.match(opening)}
+            self.keys[index] = {_key(opening, whole) for opening in words}
+            if words != openings:
+                self._marked[index] = frozenset(opening[0] for opening in openings - words)
+            if digits:
+                self._ascii_digits.append(index)
+            also = _required(parsed, _tells(words))
+            if also and words:
+                self._also[index] = frozenset(also)
+        self._mark_chars = sorted(frozenset().union(*self._marked.values()))
+        self._number = _SCANNER.add(self.keys)
 
     def _first_whole(self, index: int, text: str) -> re.Match[str] | None:
-        """The first match of a stem that does not start inside a word."""
-        starts = self._starts.get(index)
-        if starts is not None:
-            return self._first_at_starts(index, text, starts)
+        """The first match of a stem that does not start inside a word (without the
+        leading look-behind `re` can skip ahead to a literal; the boundary is checked here)."""
+        contains = self.contains[index]
+        if contains and not any(map(text.__contains__, contains)):
+            return None
         loose, start = self._loose[index], 0
         while (m := loose.search(text, start)) is not None:
             at = m.start()
@@ -350,35 +364,57 @@ class PhraseSet:
             start = at + 1
         return None
 
-    def _first_at_starts(
-        self, index: int, text: str, starts: tuple[str, ...]
-    ) -> re.Match[str] | None:
-        """The first match of a gated stem, tried only where its opening words occur: `find`
-        runs in C, where `re` would try the stem's alternatives at every position."""
-        loose, best = self._loose[index], None
-        for needle in starts:
-            at = text.find(needle)
-            while at >= 0 and (best is None or at < best.start()):
-                if at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_"):
-                    m = loose.match(text, at)
-                    if m is not None:
-                        best = m
+    def _scanned(
+        self, text: str, first: bool, skip: Sequence[int] = (),
+    ) -> list[tuple[int, int, str]]:
+        """(start, index, match) of the first match of each scanned stem (but `skip`), earliest
+        first; with `first`, only the earliest one."""
+        hits: list[tuple[int, int, str]] = []
+        done: set[int] = set(skip)  # found, or lacking a text it must contain
+        tested: set[int] = set()  # has the text it must contain
+        loose, also = self._loose, self._also
+        for at, index in _SCANNER.starts(text, self._number):
+            if index not in done:
+                if index in also and index not in tested:
+                    if not any(map(text.__contains__, also[index])):
+                        done.add(index)
+                        continue
+                    tested.add(index)
+                m = loose[index].match(text, at)
+                if m is not None:
+                    hits.append((at, index, m.group(0)))
+                    if first:
                         break
-                at = text.find(needle, at + 1)
-        return best
+                    done.add(index)
+        return hits
 
-    def any(self, text: str, words: frozenset[str] | None = None) -> bool:
+    def one_by_one(self, text: str) -> list[int]:
+        """The stems this text is searched for one by one, in order (the scan skips them)."""
+        found = []
+        if self._marked:
+            present = [char for char in self._mark_chars if char in text]
+            if present:
+                found = [index for index, marks in self._marked.items()
+                         if not marks.isdisjoint(present)]
+        if self._ascii_digits and _other_digits(text):
+            found += self._ascii_digits
+        return sorted({*found, *self._unscanned}) if found else self._unscanned
+
+    def any(self, text: str) -> bool:
         """Whether any stem occurs in `text` (stops at the first found)."""
-        return any(self._first_whole(index, text) is not None
-                   for index in self.candidates(text, words))
+        one_by_one = self.one_by_one(text)
+        return bool(self._scanned(text, True, one_by_one)) or any(
+            self._first_whole(index, text) is not None for index in one_by_one)
 
-    def search(self, text: str, words: frozenset[str] | None = None) -> dict[int, str]:
+    def search(self, text: str) -> dict[int, str]:
         """The first match of each stem that occurs in `text`, by stem index, in the order they
-        occur in the text. `words` are `tokens(text)`, when the caller has them already."""
-        hits = []
-        for index in self.candidates(text, words):
-            m = self._first_whole(index, text)
-            if m is not None:
-                hits.append((m.start(), index, m.group(0)))
-        hits.sort()
+        occur in the text."""
+        one_by_one = self.one_by_one(text)
+        hits = self._scanned(text, False, one_by_one)
+        if one_by_one:
+            for index in one_by_one:
+                m = self._first_whole(index, text)
+                if m is not None:
+                    hits.append((m.start(), index, m.group(0)))
+            hits.sort()
         return {index: word for _, index, word in hits}

@@ -12,25 +12,11 @@ writes, and the cost of reading a message stops growing with its length after th
 
 from __future__ import annotations
 
-from inboxops.classifiers.phrases import tokens
+from inboxops.classifiers.phrases import non_ascii, spaced, tokens
 from inboxops.models import ParsedMessage
 from inboxops.text import fold_diacritics
 
 READ_CHARS = 3000
-
-_ASCII_BYTES = bytes(range(128))
-# Every ASCII character that is not a word character (`\w`), as a space: with it, the words of
-# an ASCII text are one translate and one split, both in C.
-_ASCII_SPACES = str.maketrans(
-    {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")})
-
-
-def _non_ascii(text: str) -> set[str]:
-    """The distinct non-ASCII characters of a text. UTF-8 keeps ASCII bytes for ASCII characters
-    only, so deleting those bytes (C, a table per byte) leaves exactly the others."""
-    data = text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES)
-    return set(data.decode("utf-8", "surrogatepass"))
-
 
 def fold(s: str) -> str:
     """Exactly `fold_diacritics(s)`, faster on long text: each distinct non-ASCII character is
@@ -38,7 +24,7 @@ def fold(s: str) -> str:
     lowered = s.lower()
     if lowered.isascii():
         return lowered
-    for char in _non_ascii(lowered):
+    for char in non_ascii(lowered):
         folded = fold_diacritics(char)
         if folded != char:
             lowered = lowered.replace(char, folded)
@@ -48,13 +34,10 @@ def fold(s: str) -> str:
 def words_of(text: str) -> frozenset[str]:
     """Exactly `phrases.tokens(text)` (the distinct `\\w+` runs), faster: every character that
     is no word character becomes a space, then the text is split (both in C)."""
-    if not text.isascii():
-        for char in _non_ascii(text):
-            if not (char.isalnum() or char == "_"):  # what `\\w` is, for a str pattern
-                text = text.replace(char, " ")
-        if not text.isascii():  # letters of other scripts: the regex knows them
-            return tokens(text)
-    return frozenset(text.translate(_ASCII_SPACES).split())
+    blanked = spaced(text)
+    if not blanked.isascii():  # letters of other scripts: the regex knows them
+        return tokens(text)
+    return frozenset(blanked.split())
 
 
 class Reading:
