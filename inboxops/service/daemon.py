@@ -52,7 +52,7 @@ from inboxops.errors import InboxopsError
 from inboxops.intake.sources import Source, open_source
 from inboxops.outbound.mailbox import Mailbox, open_mailbox
 from inboxops.outbound.outbox import Outbox, open_transport
-from inboxops.service import health
+from inboxops.service import health, memory
 from inboxops.service.digest import queue_digest
 from inboxops.service.pipeline import Pipeline
 from inboxops.service.scheduler import build_scheduler, digest_slot, wake_at
@@ -88,6 +88,7 @@ class Daemon:
     """The long-running service. `once=True` makes one full pass and returns (for cron/tests)."""
 
     def __init__(self, cfg: Config) -> None:
+        memory.bound_arenas()  # before any thread starts (issue 15)
         self.cfg = cfg
         self.store = Store(cfg.store.path)  # the loop's own connection: see the rule above
         self.workers = Workers(cfg.store.path)
@@ -182,6 +183,7 @@ class Daemon:
             except Exception as e:  # noqa: BLE001 - sorting is retried on the next pass
                 log.warning("could not sort %d message(s) in the mailbox yet: %s", len(rows), e)
                 return
+            memory.trim()  # the page's buffers are freed: their pages go back (issue 15)
             if len(done) < len(rows):
                 return
 
