@@ -1,5 +1,5 @@
 """A sorting round reads the unsorted messages a page at a time (issue 15: a leftover of
-100,000 as rows at once was 50 MB), marks each batch as it is done, and ends the round at a
+100,000 as rows at once was 32 MB), marks each batch as it is done, and ends the round at a
 page the mailbox did not finish (a stop, a lost connection), so nothing is skipped."""
 
 from __future__ import annotations

@@ -194,7 +194,7 @@ def to_sort(
     """Processed messages of `source` not yet sorted in the mailbox, oldest first from id
     `after` on, at most `limit` (-1: all), with the `category` to sort them under ('review'
     below the threshold) and where they are. A caller pages through a big leftover (100,000
-    messages left unsorted by a stop are 50 MB as rows at once)."""
+    messages left unsorted by a stop are 32 MB as rows at once)."""
     return store.query(
         f"SELECT id, source_key, uid, uidvalidity, {_SORT_TARGET} AS category FROM messages "
         "WHERE sort_state = 'pending' AND state = 'processed' AND source = ? AND id > ?"
