@@ -43,7 +43,8 @@ def imap_start(
     last = 0
     if since is not None:
         recent = client.search(["SINCE", since.date()]) if mode == "recent" else []
-        last = min(recent) - 1 if recent else max(client.search(["ALL"]), default=0)
+        # "UID *" is the highest UID alone: SEARCH ALL listed every message (21 MB at 100,000)
+        last = min(recent) - 1 if recent else max(client.search(["UID", "*"]), default=0)
     intake.set_start(store, source, cfg.folder, mode,
                      since.isoformat(timespec="seconds") if since else None)
     intake.set_mailbox_state(store, source, cfg.folder, uidvalidity, last)

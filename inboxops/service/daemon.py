@@ -52,7 +52,7 @@ from inboxops.errors import InboxopsError
 from inboxops.intake.sources import Incoming, Source, open_source
 from inboxops.outbound.mailbox import Mailbox, open_mailbox
 from inboxops.outbound.outbox import Outbox, open_transport
-from inboxops.service import health
+from inboxops.service import health, memory
 from inboxops.service.digest import queue_digest
 from inboxops.service.pipeline import Pipeline
 from inboxops.service.scheduler import build_scheduler, digest_slot, wake_at
@@ -79,6 +79,7 @@ CLOSE_GRACE = 1.0  # seconds the connection kept for actions gets to log out at 
 # timeouts such a job has (IMAP read 60 s, the busy feed 15 s, a parse 20 s per message).
 JOB_PATIENCE = 90.0
 SORT_EVERY = 1000  # messages processed in a backlog between two sorting rounds
+SORT_PAGE = 2000  # rows of a sorting round read from the store at a time
 WORK_BATCH = 400  # messages taken from the store per step of the work loop
 PASS_RECORD_INTERVAL = 30.0  # seconds between notes of a healthy poll in the store
 
@@ -87,6 +88,7 @@ class Daemon:
     """The long-running service. `once=True` makes one full pass and returns (for cron/tests)."""
 
     def __init__(self, cfg: Config) -> None:
+        memory.bound_arenas()  # before any thread starts (issue 15)
         self.cfg = cfg
         self.store = Store(cfg.store.path)  # the loop's own connection: see the rule above
         self.workers = Workers(cfg.store.path)
@@ -178,19 +180,28 @@ class Daemon:
         return self._pipeline_on(store).process_pending(limit=WORK_BATCH)
 
     def _sort_pending(self, store: Store) -> None:
+        """Sort what is processed, SORT_PAGE rows at a time: a leftover of any size is never
+        in memory at once. A page not wholly done (a stop, a lost connection) ends the round."""
         review_below = self.cfg.classify.review_below
-        rows = messages.to_sort(store, self.source.name, review_below)
-        if not rows:
-            return
 
         def mark(ids: list[int]) -> None:  # per batch: a stop between two redoes nothing
             with store.tx():
                 messages.mark_sorted(store, ids, review_below)
 
-        try:
-            self.mailbox.apply_categories(rows, on_done=mark, stop=self.stop_event)
-        except Exception as e:  # noqa: BLE001 - sorting is retried on the next pass
-            log.warning("could not sort %d message(s) in the mailbox yet: %s", len(rows), e)
+        after = 0
+        while not self.stop_event.is_set():
+            rows = messages.to_sort(store, self.source.name, review_below, after, SORT_PAGE)
+            if not rows:
+                return
+            after = rows[-1]["id"]
+            try:
+                done = self.mailbox.apply_categories(rows, on_done=mark, stop=self.stop_event)
+            except Exception as e:  # noqa: BLE001 - sorting is retried on the next pass
+                log.warning("could not sort %d message(s) in the mailbox yet: %s", len(rows), e)
+                return
+            memory.trim()  # the page's buffers are freed: their pages go back (issue 15)
+            if len(done) < len(rows):
+                return
 
     async def sync_mail_client(self) -> None:
         """Drafts out to the assistant's Drafts folder, decisions back from it: when drafts

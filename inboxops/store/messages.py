@@ -201,13 +201,18 @@ def thread_of(store: Store, message_id: str) -> str | None:
 _SORT_TARGET = "CASE WHEN confidence < ? THEN 'review' ELSE category END"
 
 
-def to_sort(store: Store, source: str, review_below: float) -> list[dict[str, Any]]:
-    """Processed messages of `source` not yet sorted in the mailbox, oldest first, with the
-    `category` to sort them under ('review' below the threshold) and where they are."""
+def to_sort(
+    store: Store, source: str, review_below: float, after: int = 0, limit: int = -1,
+) -> list[dict[str, Any]]:
+    """Processed messages of `source` not yet sorted in the mailbox, oldest first from id
+    `after` on, at most `limit` (-1: all), with the `category` to sort them under ('review'
+    below the threshold) and where they are. A caller pages through a big leftover (100,000
+    messages left unsorted by a stop are 32 MB as rows at once)."""
     return store.query(
         f"SELECT id, source_key, uid, uidvalidity, {_SORT_TARGET} AS category FROM messages "
-        "WHERE sort_state = 'pending' AND state = 'processed' AND source = ? ORDER BY id",
-        (review_below, source),
+        "WHERE sort_state = 'pending' AND state = 'processed' AND source = ? AND id > ?"
+        " ORDER BY id LIMIT ?",
+        (review_below, source, after, limit),
     )
 
 
