@@ -185,3 +185,4 @@ def test_two_threads_parsing_at_once_share_the_workers_never_more() -> None:
     assert got == [list(range(40))] * 3
     assert max(started) == 1
     assert pool._started == 0  # closed: no worker left behind
+

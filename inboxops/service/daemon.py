@@ -265,6 +265,10 @@ class Daemon:
         grace, never twice: the store decides), and reminders about overdue complaints."""
         try:
             queued = await self.workers.run(self._chores)
+        except asyncio.CancelledError:
+            if not self.stopping.is_set():
+                raise
+            return  # cut short by the stop (APScheduler would log it as a failed job)
         except InboxopsError as e:  # e.g. a broken template: say so (once), try again
             if str(e) != self._chores_error:
                 log.error("digest or reminders: %s", e)
@@ -463,6 +467,9 @@ class Daemon:
         try:
             await self.workers.run(lambda store: health.set_status(
                 store, last_pass_at=health.now_iso()))
+        except asyncio.CancelledError:
+            if not self.stopping.is_set():
+                raise  # cut short by the stop: not a failure worth a traceback
         except Exception:  # bookkeeping must never stop the service
             log.exception("could not update the service status")
 
