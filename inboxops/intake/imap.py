@@ -18,6 +18,7 @@ import contextlib
 import logging
 import random
 import re
+import socket
 import ssl
 import threading
 import time
@@ -120,6 +121,13 @@ def _untraced(client: IMAPClient) -> None:
         client._imap.debug = 0
 
 
+def _no_delay(client: IMAPClient) -> None:
+    """Commands go out at once (TCP_NODELAY): a command written in two pieces otherwise
+    waits for the server's delayed ACK of the first, ~40 ms a round trip on Linux."""
+    with contextlib.suppress(OSError, AttributeError):
+        client._imap.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class ImapSource:
     """An IMAP folder watched with IDLE (or polling), plus short-lived connections for actions."""
 
@@ -171,6 +179,7 @@ class ImapSource:
                 f"IMAP login as {self.cfg.username} on {self.cfg.host} failed: {e}"
             ) from None
         _untraced(client)
+        _no_delay(client)
         return client
 
     def _bearer_login(self, client: IMAPClient, tokens: Tokens) -> None:

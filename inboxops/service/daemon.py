@@ -49,7 +49,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from inboxops.classifiers.corrections import reclassify
 from inboxops.config import Config, load
 from inboxops.errors import InboxopsError
-from inboxops.intake.sources import Incoming, Source, open_source
+from inboxops.intake.sources import Incoming, Source, open_source, record_each
 from inboxops.outbound.mailbox import Mailbox, open_mailbox
 from inboxops.outbound.outbox import Outbox, open_transport
 from inboxops.service import health, memory
@@ -81,6 +81,7 @@ JOB_PATIENCE = 90.0
 SORT_EVERY = 1000  # messages processed in a backlog between two sorting rounds
 SORT_PAGE = 2000  # rows of a sorting round read from the store at a time
 WORK_BATCH = 400  # messages taken from the store per step of the work loop
+BACKLOG_BATCH = 100  # a batch this big read by intake means a backlog is being worked off
 PASS_RECORD_INTERVAL = 30.0  # seconds between notes of a healthy poll in the store
 
 
@@ -103,6 +104,9 @@ class Daemon:
         self.source.record = self._ingest
         self._loop: asyncio.AbstractEventLoop | None = None  # the service's, once it runs
         self._ingested = 0  # processed by intake since the work loop was last woken
+        # Intake is working through a backlog (set by a big batch, cleared when its look at
+        # the mailbox ends): the Drafts folder is filled after it, so sorting keeps up.
+        self._backlog = False
         self.scheduler: AsyncIOScheduler | None = None
         self.stop_event = threading.Event()
         self.wake = asyncio.Event()
@@ -158,7 +162,8 @@ class Daemon:
         # and log a warning each (every few seconds, for as long as the outage lasts).
         if not await self._io(health.open_outage):
             await self._io(self._sort_pending)
-            await self.sync_mail_client()
+            if not self._backlog:  # 1,000 APPENDs would hold the sorting of the rest
+                await self.sync_mail_client()
             if self._folders_due:
                 self._folders_due = False
                 await self._io(self._learn_from_folders)
@@ -168,6 +173,9 @@ class Daemon:
                 checkpoint: Callable[[Incoming], None]) -> int:
         """`intake.sources.Record`, in the intake thread (it blocks on the parse workers and
         SQLite, like the rest of that thread's work, never on the loop)."""
+        if len(batch) < BACKLOG_BATCH:  # new mail as it comes: the usual way, at once
+            return record_each(store, source, folder, batch, checkpoint)
+        self._backlog = True
         count = self._pipeline_on(store).ingest(source, folder, batch, checkpoint)
         self._ingested += count
         if self._ingested >= SORT_EVERY and self._loop is not None:
@@ -544,6 +552,8 @@ class Daemon:
 
     def _mailbox_health(self, store: Store, error: str | None, mode: str) -> None:
         """Record a poll's outcome for `status` and alerts; tell systemd when it changes."""
+        if error is None:
+            self._backlog = False  # a look ended: whatever intake was walking through is in
         if error is None and self._last_ok is not None and self._last_ok[0] == mode and \
                 time.monotonic() - self._last_ok[1] < PASS_RECORD_INTERVAL:
             return  # nothing new: a Maildir scan every second need not write every second
