@@ -35,6 +35,7 @@ from inboxops.auth.tokens import Tokens
 from inboxops.config import MailboxConfig
 from inboxops.errors import AuthError, MailboxError
 from inboxops.intake.first_start import imap_start
+from inboxops.intake.prefetch import Prefetch
 from inboxops.intake.sources import (
     NETWORK_ERRORS,
     Incoming,
@@ -228,26 +229,31 @@ class ImapSource:
             store.set_mailbox_state(self.name, self.folder, uidvalidity, upto.uid or last_uid)
 
         count, seen = 0, False
-        batches = (batch for uids in self._new_uids(client, last_uid)
-                   for batch in self._batches(client, uids))
-        for batch in batches:
-            seen = True
-            beat()
-            fetched = fetch_bodies(client, batch)
-            for uid in batch:
-                if uid not in fetched:
-                    log.warning("UID %s vanished before it could be fetched", uid)
-            incoming = [Incoming(f"{uidvalidity}:{uid}", fetched.pop(uid), uidvalidity, uid)
-                        for uid in batch if uid in fetched]
-            # The batch and the new last UID commit together (`Record`)
-            count += self.record(store, self.name, self.folder, incoming, checkpoint)
-            if not incoming or incoming[-1].uid != batch[-1]:  # its last UIDs vanished
-                with store.tx():
-                    store.set_mailbox_state(self.name, self.folder, uidvalidity, batch[-1])
-            del fetched, incoming
+        with Prefetch(lambda: self._fetched(client, last_uid, uidvalidity)) as batches:
+            for batch, incoming in batches:
+                seen = True
+                beat()
+                # The batch and the new last UID commit together (`Record`)
+                count += self.record(store, self.name, self.folder, incoming, checkpoint)
+                if not incoming or incoming[-1].uid != batch[-1]:  # its last UIDs vanished
+                    with store.tx():
+                        store.set_mailbox_state(self.name, self.folder, uidvalidity, batch[-1])
+                del incoming
         if not seen:
             store.set_mailbox_state(self.name, self.folder, uidvalidity, last_uid)
         return count
+
+    def _fetched(self, client: IMAPClient, last_uid: int, uidvalidity: int
+                 ) -> Iterator[tuple[list[int], list[Incoming]]]:
+        """Each batch of UIDs above `last_uid` with the messages of it still there."""
+        for uids in self._new_uids(client, last_uid):
+            for batch in self._batches(client, uids):
+                fetched = fetch_bodies(client, batch)
+                for uid in batch:
+                    if uid not in fetched:
+                        log.warning("UID %s vanished before it could be fetched", uid)
+                yield batch, [Incoming(f"{uidvalidity}:{uid}", fetched.pop(uid), uidvalidity, uid)
+                              for uid in batch if uid in fetched]
 
     @staticmethod
     def _new_uids(client: IMAPClient, last_uid: int) -> Iterator[list[int]]:
