@@ -8,6 +8,8 @@ whatever path the code takes to the server, the relay sees it.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import re
 import socket
 import threading
@@ -69,10 +71,10 @@ class CountingRelay:
         """Pass bytes on; on the client's side (number > 0) note each command line."""
         buf, skip, continued = b"", 0, False
         try:
+            if not number:
+                _splice(src, dst)
+                return
             while data := src.recv(65536):
-                if not number:
-                    dst.sendall(data)
-                    continue
                 buf += data
                 while True:
                     if skip:
@@ -98,3 +100,23 @@ class CountingRelay:
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
             src.close()
+
+
+def _splice(src: socket.socket, dst: socket.socket) -> None:
+    """The server's side, passed on in the kernel (splice through a pipe): a benchmark's
+    first start moves ~100 MB this way, and copying it through Python cost the measuring
+    process as much CPU as Dovecot spent serving it."""
+    if not hasattr(os, "splice"):  # not Linux: the plain way
+        while data := src.recv(65536):
+            dst.sendall(data)
+        return
+    r, w = os.pipe()
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 1 << 20)
+        while n := os.splice(src.fileno(), w, 1 << 20):
+            while n:
+                n -= os.splice(r, dst.fileno(), n)
+    finally:
+        os.close(r)
+        os.close(w)

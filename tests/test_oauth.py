@@ -229,3 +229,24 @@ def test_revoked_sign_in_alerts_without_crash_loop_and_recovers_after_auth_login
         assert stop(proc) == 0
     everything = log.read_text() + status_text + json.dumps(status)
     assert not any(t in everything for t in every_token(authserver))
+
+
+def test_a_sign_in_revoked_before_the_start_is_waited_on_not_restarted(
+    tmp_path: Path, user: ImapUser, authserver: AuthServer, sinks: Any
+) -> None:
+    sink = sinks()
+    config = oauth_config(tmp_path, user, sink, authserver, smtp_oauth=False)
+    auth_login(config, authserver, user.address, "--mailbox")
+    authserver.revoke(user.address)  # e.g. a password change while the service was down
+    fix = f"inboxops --config {config} auth login --mailbox"
+    log = tmp_path / "daemon.log"
+    with running_daemon(config, log) as proc:
+        wait_until(lambda: fix in log.read_text())
+        time.sleep(3)
+        assert proc.poll() is None  # waiting for a sign-in, not exiting for systemd to restart
+        auth_login(config, authserver, user.address, "--mailbox")
+        msg_id = f"<after-{secrets.token_hex(4)}@client.example>"
+        user.dovecot.append(user.address, client_mail(subject="Back?", body="Hello again.",
+                                                       message_id=msg_id))
+        wait_until(lambda: msg_id in recorded(tmp_path / "inboxops.db"), timeout=30)
+        assert stop(proc) == 0
