@@ -108,3 +108,37 @@ def test_attributions_are_found_as_without_the_first_letters_check(
     monkeypatch.setattr(text, "_CAN_START", re.compile(""))  # every line folded and tried
     assert [text.strip_quoted(t) for t in texts] == fast
     assert sum(f != t for f, t in zip(fast, texts, strict=True)) > 1_000
+
+
+def test_a_lone_surrogate_in_any_text_field_or_header_is_scrubbed() -> None:
+    """parse._scrubbed's quick clean check lists the text fields by name: a field it missed
+    (one added to ParsedMessage later, say) would let a surrogate through to SQLite."""
+    import dataclasses
+
+    from inboxops.intake import parse
+    from inboxops.models import ParsedMessage
+
+    base = ParsedMessage(
+        message_id="<a@b>", from_addr="a@b", from_name="A", reply_to="r@b", to=["t@b"],
+        cc=["c@b"], subject="s", date=None, in_reply_to="<i@b>", references=["<r@b>"],
+        text="t", full_text="f", language="en", return_path="p@b",
+        headers={"x-a": ["v"]}, content_type="text/plain", calendar_method="REQUEST",
+        calendar=None, defects=["d"])
+    assert parse._scrubbed(base) is base
+    bad = "x\udcff"
+    cases = 0
+    for item in dataclasses.fields(ParsedMessage):
+        value = getattr(base, item.name)
+        if isinstance(value, str):
+            dirty = dataclasses.replace(base, **{item.name: bad})
+        elif isinstance(value, list):
+            dirty = dataclasses.replace(base, **{item.name: [*value, bad]})
+        elif isinstance(value, dict):
+            dirty = dataclasses.replace(base, **{item.name: {"x-b": ["ok", bad]}})
+        else:
+            continue
+        cases += 1
+        clean = parse._scrubbed(dirty)
+        assert "\udcff" not in repr(clean), item.name
+        assert "x\ufffd" in repr(getattr(clean, item.name)), item.name
+    assert cases == 17
