@@ -385,6 +385,10 @@ class _Headers:
 # header objects are only read (their .addresses, .datetime), so sharing them is safe.
 _HEADER_MEMO: dict[tuple[str, str], tuple[str, str, Any]] = {}
 _MAX_HEADER_MEMO = 4096
+# Fields whose value is one message's own: never found in the memo again. Kept out of it, or
+# they fill it and it is cleared every ~1,000 messages, correspondents and all.
+_UNIQUE = frozenset({"message-id", "date", "received", "references", "in-reply-to",
+                     "resent-message-id", "resent-date"})
 
 
 def _read_headers(msg: Message, defects: list[str]) -> _Headers:
@@ -399,7 +403,7 @@ def _read_headers(msg: Message, defects: list[str]) -> _Headers:
             # Unstructured ASCII without encoded words decodes to itself, unfolded; skipping the
             # header parser here saves most of the header time (Received, DKIM, ARC ...).
             text = unfolded = _unfold(value) if "\n" in value or "\r" in value else value
-        elif (memo := _HEADER_MEMO.get((name, value))) is not None:
+        elif lname not in _UNIQUE and (memo := _HEADER_MEMO.get((name, value))) is not None:
             unfolded, text, header = memo
         else:
             key = (name, value)
@@ -408,7 +412,7 @@ def _read_headers(msg: Message, defects: list[str]) -> _Headers:
                 value = _desurrogate(value, f"8-bit {name} header", defects)
             unfolded = _unfold(value)
             text, header = _decode_header(name, lname, unfolded, defects)
-            if len(defects) == before and key[1].isascii():
+            if len(defects) == before and key[1].isascii() and lname not in _UNIQUE:
                 if len(_HEADER_MEMO) >= _MAX_HEADER_MEMO:
                     _HEADER_MEMO.clear()
                 _HEADER_MEMO[key] = (unfolded, text, header)
