@@ -266,7 +266,9 @@ def _parse_tree(raw: bytes, notes: list[str]) -> tuple[Message, bool]:
 
 def _one_line(value: str) -> str:
     """A header value safe to show or copy into a header: controls become spaces (REPLY-10)."""
-    return " ".join(_CONTROL.sub(" ", value).split())
+    if not value.isprintable():  # printable: none of _CONTROL's characters (Cc, Zl, Zp)
+        value = _CONTROL.sub(" ", value)
+    return " ".join(value.split())
 
 
 @lru_cache(maxsize=64)

@@ -85,15 +85,7 @@ def start(setup: Setup) -> None:
 def triage(raw: bytes) -> Triaged:
     """Parse (raising on bytes that cannot be parsed) and classify one message."""
     parsed = parse_message(raw)
-    robot = automation_signals(parsed, _Worker.own)
-    courtesy = courtesy_signals(parsed)
-    if _Worker.chain is None:
-        return Triaged(parsed, None, robot, courtesy, "the classifier chain was not set up")
-    try:
-        return Triaged(parsed, _Worker.chain.classify(parsed), robot, courtesy)
-    except Exception as e:  # noqa: BLE001 - a bug in one classifier: retried, not quarantined
-        return Triaged(parsed, None, robot, courtesy,
-                       f"classification failed: {type(e).__name__}: {e}")
+    return _triaged(parsed, parsed)
 
 
 def triage_for_ingest(raw: bytes) -> Triaged:
@@ -107,12 +99,29 @@ def triage_for_ingest(raw: bytes) -> Triaged:
     the calendar bytes stay here: they were ~4 of the ~5 KB pickled a message, and the
     daemon's main process paid to unpickle them. The classifiers saw the whole message.
     """
-    result = triage(raw)
-    # Copied field by field, not with dataclasses.replace: a frozen dataclass's __init__ sets
-    # each field with object.__setattr__, 13 us a message here against 4.
-    parsed = object.__new__(ParsedMessage)
-    parsed.__dict__.update(result.parsed.__dict__, to=[], cc=[], full_text="", headers={},
-                           calendar=None)
-    lean = object.__new__(Triaged)
-    lean.__dict__.update(result.__dict__, parsed=parsed)
-    return lean
+    parsed = parse_message(raw)
+    lean = object.__new__(ParsedMessage)
+    lean.__dict__.update(parsed.__dict__, to=[], cc=[], full_text="", headers={},
+                         calendar=None)
+    return _triaged(parsed, lean)
+
+
+def _triaged(parsed: ParsedMessage, answer: ParsedMessage) -> Triaged:
+    """`parsed` classified, as a Triaged that carries `answer` (parsed, or a leaner copy)."""
+    robot = automation_signals(parsed, _Worker.own)
+    courtesy = courtesy_signals(parsed)
+    decision: Classification | None = None
+    error: str | None = None
+    if _Worker.chain is None:
+        error = "the classifier chain was not set up"
+    else:
+        try:
+            decision = _Worker.chain.classify(parsed)
+        except Exception as e:  # noqa: BLE001 - a bug in one classifier: retried, not quarantined
+            error = f"classification failed: {type(e).__name__}: {e}"
+    # Made without the frozen dataclass's __init__, which sets each field through
+    # object.__setattr__: these objects are made for every message of a backlog.
+    result = object.__new__(Triaged)
+    result.__dict__.update(parsed=answer, decision=decision, robot=robot, courtesy=courtesy,
+                           error=error)
+    return result
