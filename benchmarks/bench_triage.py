@@ -7,7 +7,9 @@ Three figures, CPU time (time.process_time) per message, best of R rounds:
   worker   what a parse worker does for a backlog (`Pipeline.ingest`): the work function on
            chunks of parsepool.CHUNK messages, each answer pickled as the worker pickles it
            (pickling: that part alone);
-  daemon   the daemon's side of those answers: unpickling them.
+  daemon   the daemon's side of those answers: unpickling them;
+  pool     the real ParsePool with one worker process over the same messages: the worker's
+           CPU (from /proc, after a warm-up) and this process's (sending, receiving).
 With --ref, the same runs alternate between GITREV's tree (git archive, in a temporary folder)
 and this one, R rounds each, interleaved, so the shared machine's noise hits both alike.
 """
@@ -24,6 +26,7 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HOME = Path(__file__).resolve().parent.parent
 
@@ -62,10 +65,45 @@ def one(corpus: Path, count: int) -> None:
         pickle.loads(answer)
     t_daemon = time.process_time() - c0
     n = len(raws)
-    print(json.dumps({"triage": t_triage / n * 1e6, "worker": t_worker / n * 1e6,
+    pool_child, pool_parent = _through_pool(raws, triage_module, work)
+    print(json.dumps({"pool worker": pool_child / n * 1e6, "pool daemon": pool_parent / n * 1e6,
+"triage": t_triage / n * 1e6, "worker": t_worker / n * 1e6,
                       "pickle": t_pickle / n * 1e6,
                       "daemon": t_daemon / n * 1e6,
                       "bytes": sum(map(len, answers)) / n}))
+
+
+def _through_pool(raws: list[bytes], triage_module: Any, work: Any) -> tuple[float, float]:
+    """CPU seconds of the real thing, for one worker process parsing the batch as
+    Pipeline.ingest has it parsed: the worker's (from /proc, after a warm-up batch, so its
+    start-up is left out) and this process's side (sending chunks, receiving answers)."""
+    import dataclasses
+
+    from inboxops import config
+    from inboxops.intake.parsepool import ParsePool
+
+    setup = dataclasses.replace(triage_module.Setup.of(config.default()), store_path=None)
+    pool = ParsePool(workers=1, parser=triage_module.triage, initializer=triage_module.start,
+                     initargs=(setup,))
+    kwargs = {"parser": work} if work is not triage_module.triage else {}
+    try:
+        for _ in pool.parse(list(enumerate(raws[:300])), **kwargs):
+            pass
+        pid = pool._idle[0].proc.pid
+        before = _cpu_of(pid)
+        c0 = time.process_time()
+        for _ in pool.parse(list(enumerate(raws)), **kwargs):
+            pass
+        parent = time.process_time() - c0
+        return _cpu_of(pid) - before, parent
+    finally:
+        pool.close()
+
+
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of a live process (proc(5): fields 14 and 15, in ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _tree(ref: str, into: Path) -> Path:
@@ -111,6 +149,8 @@ def main() -> None:
                     f"{k} {v:,.1f}" for k, v in got.items()), flush=True)
         for name, rounds in results.items():
             best = {k: min(g[k] for g in rounds) for k in rounds[0]}
+            print(f"best {name:>8}: pool: worker process {best['pool worker']:.1f} us, daemon "
+                  f"side {best['pool daemon']:.1f} us")
             print(f"best {name:>8}: triage {best['triage']:.1f} us, worker {best['worker']:.1f}"
                   f" us (pickling {best['pickle']:.1f}), daemon unpickle {best['daemon']:.1f}"
                   " us, answer "
