@@ -25,7 +25,9 @@ _CEDILLA_TO_COMMA = (
 def normalize_ro(s: str) -> str:
     """Replace cedilla ş ţ Ş Ţ (U+015F/0163/015E/0162) with comma-below ș ț Ș Ț (REPLY-9)."""
     # str.translate looks up every character in a dict; a scan and a replace in C are much
-    # cheaper, and most text has nothing to replace.
+    # cheaper, and most text has nothing to replace; ASCII text (a flag) has none at all.
+    if s.isascii():
+        return s
     for cedilla, comma in _CEDILLA_TO_COMMA:
         if cedilla in s:
             s = s.replace(cedilla, comma)
@@ -330,7 +332,8 @@ def strip_quoted(text: str) -> str:
     i = 0
     while i < len(lines):
         line = lines[i]
-        if line.lstrip().startswith(">"):
+        start = line.lstrip()
+        if start.startswith(">"):
             i += 1
             continue
         if _is_signature_delimiter(line):
@@ -338,7 +341,12 @@ def strip_quoted(text: str) -> str:
                 break
             i += 1
             continue
-        span = _attribution_length(lines, i)
+        # _attribution_length's first test, here: most lines fail it, and skip the call.
+        first = start[:1]
+        if first.isascii() and first not in _ATTRIBUTION_STARTS and first != "*":
+            span = 0
+        else:
+            span = _attribution_length(lines, i)
         if span:
             if has_content:
                 break

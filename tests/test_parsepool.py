@@ -94,3 +94,27 @@ def test_a_worker_that_dies_costs_only_the_message_it_died_on() -> None:
     assert isinstance(outcome[5], ParseError)
     assert all(isinstance(outcome[i], ParsedMessage) for i in range(40) if i != 5)
     assert isinstance(again[99], ParsedMessage) and again[99].subject == "After"
+
+
+def test_a_batch_may_ask_for_another_work_function_by_name() -> None:
+    """The backlog intake asks for a leaner answer (service.triage.triage_for_ingest) from
+    the same workers; the next batch without one gets the pool's own again."""
+    from slow_parser import subject_of
+
+    def not_importable(raw: bytes) -> str:
+        return "never"
+
+    items = [(i, client_mail(subject=f"Question {i}")) for i in range(40)]
+    pool = ParsePool(workers=1, timeout=10, parser=parse_or_hang)
+    try:
+        other = dict(pool.parse(items, parser=subject_of))
+        own = dict(pool.parse(items[:3]))
+        broken = dict(pool.parse(items[:2], parser=not_importable))
+        again = dict(pool.parse(items[:2], parser=subject_of))
+    finally:
+        pool.close()
+    assert other == {i: f"QUESTION {i}" for i in range(40)}
+    assert [m.subject for m in own.values()] == ["Question 0", "Question 1", "Question 2"]
+    assert all(isinstance(e, ParseError) and "AttributeError" in str(e)
+               for e in broken.values()) and len(broken) == 2
+    assert again == {0: "QUESTION 0", 1: "QUESTION 1"}

@@ -26,6 +26,7 @@ from email.message import Message
 from email.policy import EmailPolicy
 from email.utils import collapse_rfc2231_value
 from functools import lru_cache
+from itertools import chain, filterfalse
 from typing import Any
 
 from inboxops.errors import ParseError
@@ -265,7 +266,9 @@ def _parse_tree(raw: bytes, notes: list[str]) -> tuple[Message, bool]:
 
 def _one_line(value: str) -> str:
     """A header value safe to show or copy into a header: controls become spaces (REPLY-10)."""
-    return " ".join(_CONTROL.sub(" ", value).split())
+    if not value.isprintable():  # printable: none of _CONTROL's characters (Cc, Zl, Zp)
+        value = _CONTROL.sub(" ", value)
+    return " ".join(value.split())
 
 
 @lru_cache(maxsize=64)
@@ -384,6 +387,10 @@ class _Headers:
 # header objects are only read (their .addresses, .datetime), so sharing them is safe.
 _HEADER_MEMO: dict[tuple[str, str], tuple[str, str, Any]] = {}
 _MAX_HEADER_MEMO = 4096
+# Fields whose value is one message's own: never found in the memo again. Kept out of it, or
+# they fill it and it is cleared every ~1,000 messages, correspondents and all.
+_UNIQUE = frozenset({"message-id", "date", "received", "references", "in-reply-to",
+                     "resent-message-id", "resent-date"})
 
 
 def _read_headers(msg: Message, defects: list[str]) -> _Headers:
@@ -398,7 +405,7 @@ def _read_headers(msg: Message, defects: list[str]) -> _Headers:
             # Unstructured ASCII without encoded words decodes to itself, unfolded; skipping the
             # header parser here saves most of the header time (Received, DKIM, ARC ...).
             text = unfolded = _unfold(value) if "\n" in value or "\r" in value else value
-        elif (memo := _HEADER_MEMO.get((name, value))) is not None:
+        elif lname not in _UNIQUE and (memo := _HEADER_MEMO.get((name, value))) is not None:
             unfolded, text, header = memo
         else:
             key = (name, value)
@@ -407,7 +414,7 @@ def _read_headers(msg: Message, defects: list[str]) -> _Headers:
                 value = _desurrogate(value, f"8-bit {name} header", defects)
             unfolded = _unfold(value)
             text, header = _decode_header(name, lname, unfolded, defects)
-            if len(defects) == before and key[1].isascii():
+            if len(defects) == before and key[1].isascii() and lname not in _UNIQUE:
                 if len(_HEADER_MEMO) >= _MAX_HEADER_MEMO:
                     _HEADER_MEMO.clear()
                 _HEADER_MEMO[key] = (unfolded, text, header)
@@ -729,7 +736,10 @@ def parse_message(raw: bytes) -> ParsedMessage:
         defects.extend(f"message: {_describe(d)}" for d in msg.defects)
 
     new_text = strip_quoted(text_body)
-    parsed = ParsedMessage(
+    # In field order. Made without ParsedMessage's __init__: a frozen dataclass sets each of
+    # its 19 fields through object.__setattr__, ~10 us a message; the value is the same.
+    parsed = object.__new__(ParsedMessage)
+    parsed.__dict__.update(
         message_id=_first_id(headers, "message-id"),
         from_addr=from_addr,
         from_name=from_name,
@@ -763,17 +773,17 @@ def _scrub(value: str) -> str:
 def _scrubbed(parsed: ParsedMessage) -> ParsedMessage:
     """No lone surrogate (an undecodable byte) leaves the parser: SQLite, JSON and the SMTP
     encoder all refuse them, and one such name once stopped the whole queue."""
-    # One scan in C over every string value first: most messages have no surrogate at all.
-    values: list[str] = []
-    for value in map(parsed.__getattribute__, _PARSED_FIELDS):
-        if isinstance(value, str):
-            values.append(value)
-        elif isinstance(value, list):
-            values.extend(v for v in value if isinstance(v, str))
-    for header_values in parsed.headers.values():
-        values.extend(header_values)
-    try:  # UTF-8 refuses exactly the surrogates, and its encoder is much faster than a regex
-        "".join(values).encode("utf-8")
+    # Only a non-ASCII string can hold a surrogate (isascii is a flag, O(1)), and UTF-8
+    # refuses exactly the surrogates: one join and encode in C of the few non-ASCII values
+    # clears most messages (every str field and header value is among these).
+    p = parsed
+    strings = chain(
+        (p.message_id or "", p.from_addr, p.from_name, p.reply_to or "", p.subject,
+         p.in_reply_to or "", p.text, p.full_text, p.language, p.return_path or "",
+         p.content_type, p.calendar_method or ""),
+        p.to, p.cc, p.references, p.defects, chain.from_iterable(p.headers.values()))
+    try:
+        "".join(filterfalse(str.isascii, strings)).encode("utf-8")
     except UnicodeEncodeError:
         pass
     else:

@@ -158,11 +158,15 @@ class ParsePool(Generic[T]):
         for worker in workers:
             self._retire(worker)
 
-    def parse(self, items: list[tuple[int, bytes]]) -> Iterator[tuple[int, T | Exception]]:
+    def parse(self, items: list[tuple[int, bytes]], parser: Callable[[bytes], T] | None = None
+              ) -> Iterator[tuple[int, T | Exception]]:
         """(id, result or the error) for each item, in order; a message that takes longer
-        than the time limit is a ParseError, whatever the size of the batch."""
+        than the time limit is a ParseError, whatever the size of the batch. `parser` is
+        another work function for this batch than the pool's (module-level, imported by name
+        in the workers): the daemon's backlog intake asks for a leaner result than drafting."""
         if not items:
             return
+        work = _name(parser) if parser is not None else None
         chunks = deque(enumerate(_chunks(items)))
         done: dict[int, list[tuple[int, T | Exception]]] = {}
         next_out, total = 0, len(chunks)
@@ -171,7 +175,7 @@ class ParsePool(Generic[T]):
             while next_out < total:
                 for worker in workers:
                     while len(worker.jobs) < DEPTH and chunks:
-                        self._send(worker, *chunks.popleft())
+                        self._send(worker, work, *chunks.popleft())
                 busy = {w.recv_conn: w for w in workers if w.jobs}
                 if busy:
                     deadline = min(w.deadline for w in busy.values())
@@ -179,7 +183,7 @@ class ParsePool(Generic[T]):
                         self._receive(busy[conn], done)  # type: ignore[index]
                 for i, worker in enumerate(workers):
                     if worker.jobs and worker.deadline <= time.monotonic():
-                        workers[i] = self._replace(worker, done, chunks)
+                        workers[i] = self._replace(worker, done, chunks, parser)
                 while next_out in done:
                     yield from done.pop(next_out)
                     next_out += 1
@@ -192,12 +196,13 @@ class ParsePool(Generic[T]):
     def _limit(self, chunk: list[tuple[int, bytes]]) -> float:
         return self.timeout * (1 if len(chunk) == 1 else 2)
 
-    def _send(self, worker: _Worker, index: int, chunk: list[tuple[int, bytes]]) -> None:
+    def _send(self, worker: _Worker, work: str | None, index: int,
+              chunk: list[tuple[int, bytes]]) -> None:
         if not worker.jobs:
             worker.deadline = time.monotonic() + self._limit(chunk)
         worker.jobs.append((index, chunk))
         try:
-            worker.send_conn.send_bytes(pickle.dumps([raw for _, raw in chunk]))
+            worker.send_conn.send_bytes(pickle.dumps((work, [raw for _, raw in chunk])))
         except OSError:  # it died: what it holds counts as stuck at once
             worker.deadline = 0.0
 
@@ -217,6 +222,7 @@ class ParsePool(Generic[T]):
     def _replace(
         self, worker: _Worker, done: dict[int, list[tuple[int, T | Exception]]],
         chunks: deque[tuple[int, list[tuple[int, bytes]]]],
+        parser: Callable[[bytes], T] | None,
     ) -> _Worker:
         """The worker is stuck (or dead): kill it. Alone, the oldest chunk's message is the
         culprit; in a chunk, each message is tried again on its own (in this same call). The
@@ -229,13 +235,13 @@ class ParsePool(Generic[T]):
             done[index] = [(chunk[0][0], ParseError(
                 f"parsing took longer than {self.timeout:g} s (or its worker died)"))]
         else:
-            done[index] = list(self._one_by_one(chunk))
+            done[index] = list(self._one_by_one(chunk, parser))
         return self._take(1)[0]
 
-    def _one_by_one(self, chunk: Sequence[tuple[int, bytes]]
-                    ) -> Iterator[tuple[int, T | Exception]]:
+    def _one_by_one(self, chunk: Sequence[tuple[int, bytes]],
+                    parser: Callable[[bytes], T] | None) -> Iterator[tuple[int, T | Exception]]:
         for item in chunk:
-            yield from self.parse([item])
+            yield from self.parse([item], parser)
 
 
 def _chunks(items: list[tuple[int, bytes]]) -> Iterator[list[tuple[int, bytes]]]:

@@ -1,8 +1,9 @@
 """The worker side of `parsepool`: `python -m inboxops.intake.parseworker READ_FD WRITE_FD`.
 
 It reads one set-up message (the parent's sys.path, the parser and the initializer by
-module:name, the initializer's arguments), then answers each request, a pickled list of raw
-messages, with the list of results, each a parser's value or a `Failed` error text. A thread
+module:name, the initializer's arguments), then answers each request, a pickled pair (another
+parser's module:name for this request, or None; the list of raw messages), with the list of
+results, each a parser's value or a `Failed` error text. A thread
 reads the requests as they come (the parent sends the next while this one is parsed). It ends
 when the parent closes the pipe (a parent killed with -9 included). Ctrl-C is the parent's to
 handle: the worker ignores SIGINT.
@@ -41,17 +42,32 @@ def serve(recv: Connection, send: Connection) -> None:
             _resolve(setup["initializer"])(*setup["initargs"])
         except Exception:  # noqa: BLE001 - the parser reports what is missing, per message
             traceback.print_exc()
+    parsers: dict[str | None, Callable[..., Any]] = {None: parser}
     requests: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
     threading.Thread(target=_read, args=(recv, requests), daemon=True).start()
     while (request := requests.get()) is not None:
-        raws: list[bytes] = pickle.loads(request)
-        out: list[Any] = []
-        for raw in raws:
-            try:
-                out.append(parser(raw))
-            except Exception as e:  # noqa: BLE001 - reported to the parent, who quarantines
-                out.append(Failed(f"{type(e).__name__}: {e}"))
+        work: str | None
+        raws: list[bytes]
+        work, raws = pickle.loads(request)
+        out: list[Any]
+        try:
+            parse = parsers[work] if work in parsers else _resolve(work)  # type: ignore[arg-type]
+        except Exception as e:  # noqa: BLE001 - a work function that cannot be imported
+            out = [Failed(f"{type(e).__name__}: {e}")] * len(raws)
+        else:
+            parsers[work] = parse
+            out = _answer(parse, raws)
         send.send_bytes(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _answer(parse: Callable[[bytes], Any], raws: list[bytes]) -> list[Any]:
+    out: list[Any] = []
+    for raw in raws:
+        try:
+            out.append(parse(raw))
+        except Exception as e:  # noqa: BLE001 - reported to the parent, who quarantines
+            out.append(Failed(f"{type(e).__name__}: {e}"))
+    return out
 
 
 def _read(recv: Connection, requests: queue.SimpleQueue[bytes | None]) -> None:

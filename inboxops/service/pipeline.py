@@ -35,7 +35,7 @@ from inboxops.responders import RESPONDERS, Draft, Responder, ack, meetings
 from inboxops.responders.busy import feed_busy
 from inboxops.responders.compose import reply_subject
 from inboxops.responders.render import Renderer
-from inboxops.service.triage import Setup, Triaged, build_chain, start, triage
+from inboxops.service.triage import Setup, Triaged, build_chain, start, triage, triage_for_ingest
 from inboxops.store import Store, drafts, messages
 from inboxops.store import meetings as stored_meetings
 
@@ -108,7 +108,8 @@ class Pipeline:
         its checkpoint, so a crash neither loses a message nor repeats one."""
         count = 0
         run: list[tuple[Incoming, Triaged | Exception]] = []
-        for i, result in self.parser.parse([(i, m.raw) for i, m in enumerate(batch)]):
+        for i, result in self.parser.parse([(i, m.raw) for i, m in enumerate(batch)],
+                                           parser=triage_for_ingest):  # what _at_once reads
             run.append((batch[i], result))
             if len(run) >= WRITE_RUN:
                 count += self._ingest_run(source, folder, run, checkpoint)

@@ -85,12 +85,43 @@ def start(setup: Setup) -> None:
 def triage(raw: bytes) -> Triaged:
     """Parse (raising on bytes that cannot be parsed) and classify one message."""
     parsed = parse_message(raw)
+    return _triaged(parsed, parsed)
+
+
+def triage_for_ingest(raw: bytes) -> Triaged:
+    """`triage`, with the parsed message cut to what `Pipeline.ingest` reads (for backlog
+    intake: `ParsePool.parse(..., parser=triage_for_ingest)`).
+
+    Ingest only decides whether a message can be recorded `processed` at once (its stored
+    fields, its thread, the category and the drafting window); one that goes the usual way
+    (to be drafted, iTIP, an acknowledgement) is recorded `received` and parsed again by
+    `process_pending`. So the whole text before quote stripping, the header dict, To/Cc and
+    the calendar bytes stay here: they were ~4 of the ~5 KB pickled a message, and the
+    daemon's main process paid to unpickle them. The classifiers saw the whole message.
+    """
+    parsed = parse_message(raw)
+    lean = object.__new__(ParsedMessage)
+    lean.__dict__.update(parsed.__dict__, to=[], cc=[], full_text="", headers={},
+                         calendar=None)
+    return _triaged(parsed, lean)
+
+
+def _triaged(parsed: ParsedMessage, answer: ParsedMessage) -> Triaged:
+    """`parsed` classified, as a Triaged that carries `answer` (parsed, or a leaner copy)."""
     robot = automation_signals(parsed, _Worker.own)
     courtesy = courtesy_signals(parsed)
+    decision: Classification | None = None
+    error: str | None = None
     if _Worker.chain is None:
-        return Triaged(parsed, None, robot, courtesy, "the classifier chain was not set up")
-    try:
-        return Triaged(parsed, _Worker.chain.classify(parsed), robot, courtesy)
-    except Exception as e:  # noqa: BLE001 - a bug in one classifier: retried, not quarantined
-        return Triaged(parsed, None, robot, courtesy,
-                       f"classification failed: {type(e).__name__}: {e}")
+        error = "the classifier chain was not set up"
+    else:
+        try:
+            decision = _Worker.chain.classify(parsed)
+        except Exception as e:  # noqa: BLE001 - a bug in one classifier: retried, not quarantined
+            error = f"classification failed: {type(e).__name__}: {e}"
+    # Made without the frozen dataclass's __init__, which sets each field through
+    # object.__setattr__: these objects are made for every message of a backlog.
+    result = object.__new__(Triaged)
+    result.__dict__.update(parsed=answer, decision=decision, robot=robot, courtesy=courtesy,
+                           error=error)
+    return result
