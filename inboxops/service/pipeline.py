@@ -119,19 +119,21 @@ class Pipeline:
                     checkpoint: Callable[[Incoming], None]) -> int:
         if not run:
             return 0
-        count = 0
+        pks: list[int | None] = []
         with self.store.tx():
+            recorded = messages.Run(self.store, source, folder)
             for m, result in run:
-                processed, detail = self._at_once(result)
-                count += messages.record(self.store, source, folder, m.key, m.raw,
-                                         m.uidvalidity, m.uid, processed, detail) is not None
+                processed, detail = self._at_once(result, recorded, pks)
+                recorded.add(m.key, m.raw, m.uidvalidity, m.uid, processed, detail)
+            pks += recorded.write()
             checkpoint(run[-1][0])
-        return count
+        return sum(pk is not None for pk in pks)
 
-    def _at_once(self, result: Triaged | Exception
-                 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    def _at_once(self, result: Triaged | Exception, recorded: messages.Run,
+                 pks: list[int | None]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """The columns of a message recorded processed at once, and its event's detail; (None,
-        None) for one that goes the usual way."""
+        None) for one that goes the usual way. Its thread is looked up as if the run's
+        earlier messages were written: one it answers is written first (`pks` gets ids)."""
         if isinstance(result, Exception) or self.cfg.replies.auto_ack:
             return None, None
         try:
@@ -140,6 +142,9 @@ class Pipeline:
             if (outcome.responder is not None or parsed is None or decision is None
                     or parsed.calendar_method):
                 return None, None
+            if any(ref and recorded.holds(ref)
+                   for ref in [parsed.in_reply_to, *parsed.references]):
+                pks += recorded.write()
             fields = {**_message_fields(parsed, decision, outcome.suppress),
                       "sort_state": "pending", "thread_key": self._thread_key(parsed)}
         except Exception:  # a bug here must not stop intake: the usual way then
