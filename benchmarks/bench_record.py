@@ -81,6 +81,8 @@ def _round(cfg: config.Config, batch: list[Incoming], results: list[Any], copies
     began = time.process_time()
     for run in runs:
         written += pipeline._ingest_run(SOURCE, FOLDER, run, checkpoint)
+    # What the runs left in the WAL is copied to the database by some later commit: counted.
+    store.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
     spent = time.process_time() - began
     if profile is not None:
         profile.disable()

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from inboxops.classifiers.signals import automation_signals
@@ -489,4 +490,10 @@ def _message_fields(
 
 
 def _json(values: list[str]) -> str:
-    return json.dumps(values) if values else "[]"  # most lists of a backlog are empty
+    """json.dumps of a list of strings, to the character, at a fraction of its cost (four a
+    message of a backlog, issue 15): json.dumps quotes each string so, and joins with ", "."""
+    if not values:
+        return "[]"  # most lists of a backlog are empty
+    if all(type(v) is str for v in values):
+        return f"[{', '.join(map(encode_basestring_ascii, values))}]"
+    return json.dumps(values)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from inboxops.store.clock import now_iso
@@ -108,6 +109,7 @@ class Run:
         copies: list[tuple[int, str, int]] = []  # (position in events, key, the message)
         events: list[tuple[int | None, str, str | None]] = []
         blank = (None,) * len(PROCESSED)
+        head = f'{{"source": {json.dumps(source)}, "key": '  # the event: json.dumps, in parts
         for (key, raw, uidvalidity, uid, values, detail), digest in zip(items, digests,
                                                                          strict=True):
             if key in by_key:
@@ -124,9 +126,9 @@ class Run:
             rows.append((last, source, folder, key, uidvalidity, uid, digest, len(raw), at,
                          state, *(blank if values is None else values)))
             raws.append((last, raw))
-            events.append((last, state, json.dumps(
-                {"source": source, "key": key, **detail} if detail else
-                {"source": source, "key": key})))
+            events.append((last, state, f"{head}{json.dumps(key)}{_tail(detail)}" if not (
+                detail and ("source" in detail or "key" in detail))  # they would replace them
+                else json.dumps({"source": source, "key": key, **detail})))
             out.append(last)
         if rows:
             conn.executemany(_INSERT, rows)
@@ -153,6 +155,22 @@ class Run:
 
 
 _COLUMNS = frozenset(PROCESSED)
+
+
+def _tail(detail: dict[str, Any] | None) -> str:
+    """What follows the key in the JSON of a message's event (`{"source": .., "key": ..`,
+    then the detail's items): a backlog's few distinct details are encoded once each."""
+    if not detail:
+        return "}"
+    try:
+        return _tail_of(tuple((k, type(v), v) for k, v in detail.items()))
+    except TypeError:  # unhashable values (a list): encoded each time
+        return ", " + json.dumps(detail)[1:]
+
+
+@lru_cache(maxsize=1024)
+def _tail_of(items: tuple[tuple[str, type, Any], ...]) -> str:
+    return ", " + json.dumps({k: v for k, _, v in items})[1:]  # the type: 1 and True differ
 
 
 def known_keys(store: Store, source: str, folder: str) -> set[str]:
