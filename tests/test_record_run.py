@@ -108,3 +108,11 @@ def test_event_details_are_what_json_dumps_writes(tmp_path: Path) -> None:
     got = [r["detail"] for r in store.query("SELECT detail FROM events ORDER BY id")]
     assert got == [json.dumps({"source": "src", "key": f"k{i}", **(d or {})})
                    for i, d in enumerate(details)]
+
+
+def test_the_lookups_of_a_run_search_an_index(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    for column in ("source_key", "sha256"):
+        plan = store.conn.execute(f"EXPLAIN QUERY PLAN {messages._lookup(column, 2)}",
+                                  ("s", "f", "a", "b")).fetchall()
+        assert all("COVERING INDEX" in row[3] for row in plan), plan

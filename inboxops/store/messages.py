@@ -148,10 +148,15 @@ class Run:
         for start in range(0, len(values), _LOOKUP):
             chunk = values[start:start + _LOOKUP]
             found.update(self.store.conn.execute(
-                f"SELECT {column}, min(id) FROM messages WHERE source = ? AND folder = ? AND "
-                f"{column} IN ({', '.join('?' * len(chunk))}) GROUP BY {column}",
-                (self.source, self.folder, *chunk)))
+                _lookup(column, len(chunk)), (self.source, self.folder, *chunk)))
         return found
+
+
+def _lookup(column: str, n: int) -> str:
+    """The query for n keys (or hashes): a search of the unique key index (or of
+    messages_sha256) that needs no row, as the one-message lookup was."""
+    return (f"SELECT {column}, min(id) FROM messages WHERE source = ? AND folder = ? AND "
+            f"{column} IN ({', '.join('?' * n)}) GROUP BY {column}")
 
 
 _COLUMNS = frozenset(PROCESSED)
