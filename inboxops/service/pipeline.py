@@ -106,7 +106,9 @@ class Pipeline:
         classification to retry, bytes to quarantine.
 
         The workers parse and classify while earlier runs are written; each run commits with
-        its checkpoint, so a crash neither loses a message nor repeats one."""
+        its checkpoint, so a crash neither loses a message nor repeats one. A run is written
+        in a few statements (`messages.Run`); a message answering one still waiting in it
+        writes it first, so its thread is found as if each message were written alone."""
         count = 0
         run: list[tuple[Incoming, Triaged | Exception]] = []
         for i, result in self.parser.parse([(i, m.raw) for i, m in enumerate(batch)]):
@@ -124,17 +126,20 @@ class Pipeline:
         with self.store.tx():
             recorded = messages.Run(self.store, source, folder)
             for m, result in run:
-                processed, detail = self._at_once(result, recorded, pks)
+                if not isinstance(result, Exception) and any(
+                        ref and recorded.holds(ref)
+                        for ref in [result.parsed.in_reply_to, *result.parsed.references]):
+                    pks += recorded.write()  # its thread is looked up as if the run were written
+                processed, detail = self._at_once(result)
                 recorded.add(m.key, m.raw, m.uidvalidity, m.uid, processed, detail)
             pks += recorded.write()
             checkpoint(run[-1][0])
         return sum(pk is not None for pk in pks)
 
-    def _at_once(self, result: Triaged | Exception, recorded: messages.Run,
-                 pks: list[int | None]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    def _at_once(self, result: Triaged | Exception
+                 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """The columns of a message recorded processed at once, and its event's detail; (None,
-        None) for one that goes the usual way. Its thread is looked up as if the run's
-        earlier messages were written: one it answers is written first (`pks` gets ids)."""
+        None) for one that goes the usual way."""
         if isinstance(result, Exception) or self.cfg.replies.auto_ack:
             return None, None
         try:
@@ -143,9 +148,6 @@ class Pipeline:
             if (outcome.responder is not None or parsed is None or decision is None
                     or parsed.calendar_method):
                 return None, None
-            if any(ref and recorded.holds(ref)
-                   for ref in [parsed.in_reply_to, *parsed.references]):
-                pks += recorded.write()
             fields = {**_message_fields(parsed, decision, outcome.suppress),
                       "sort_state": "pending", "thread_key": self._thread_key(parsed)}
         except Exception:  # a bug here must not stop intake: the usual way then
