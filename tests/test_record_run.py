@@ -34,6 +34,7 @@ def test_a_run_takes_each_message_once_and_says_each_duplicate_once(
     run.add("2:3", X, 2, 3)  # the same copy again: remembered once, said once
     run.add("2:4", C, 2, 4, {"category": "other", "confidence": 0.75, "sort_state": "pending"},
             {"category": "other", "confidence": 0.75})
+    caplog.clear()  # x's line, if an earlier test left INFO on
     with caplog.at_level(logging.INFO, "inboxops.events"), store.tx():
         assert run.write() == [2, None, None, None, None, 3]
         assert caplog.messages == []  # logged once the transaction commits
