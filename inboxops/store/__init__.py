@@ -62,6 +62,12 @@ def _unique(keys: list[str]) -> list[str]:
     return out
 
 
+def _line(entity: str, entity_id: int | None, event: str, text: str | None) -> str:
+    """An event's log line: the entity and its id, the event, the start of its detail."""
+    line = f"{entity} {entity_id}: {event}" if entity_id is not None else f"{entity}: {event}"
+    return f"{line} ({text[:300]})" if text else line
+
+
 class Store:
     """A connection to the state database. One per thread: sqlite3 connections don't travel.
 
@@ -196,8 +202,23 @@ class Store:
             "INSERT INTO events (at, entity, entity_id, event, detail) VALUES (?, ?, ?, ?, ?)",
             (now_iso(), entity, entity_id, event, text),
         )
-        line = f"{entity} {entity_id}: {event}" if entity_id is not None else f"{entity}: {event}"
-        self._unlogged.append((level, f"{line} ({text[:300]})" if text else line))
+        self._unlogged.append((level, _line(entity, entity_id, event, text)))
+        if not self._depth:
+            self._flush_log()
+
+    def events(
+        self, entity: str, rows: list[tuple[int | None, str, str | None]],
+        level: int = logging.INFO,
+    ) -> None:
+        """`event` for many (entity_id, event, detail text) at once, in one statement: the
+        same rows and log lines, in this order (a backlog's run, issue 15)."""
+        if not rows:
+            return
+        at = now_iso()
+        self.conn.executemany(
+            "INSERT INTO events (at, entity, entity_id, event, detail) VALUES (?, ?, ?, ?, ?)",
+            [(at, entity, pk, event, text) for pk, event, text in rows])
+        self._unlogged.extend((level, _line(entity, pk, event, text)) for pk, event, text in rows)
         if not self._depth:
             self._flush_log()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from inboxops.store.clock import now_iso
@@ -32,39 +33,149 @@ def record(
     """`record_incoming`, or with `processed` (the columns processing sets) the message
     recorded as processed at once, in one write and one event (`detail` its detail): what
     a backlog's mail that needs no draft costs (issue 15); None if it is known."""
-    digest = hashlib.sha256(raw).hexdigest()
-    with store.tx():
-        # Two indexed lookups; a single "key = ? OR sha256 = ?" made SQLite scan the table.
-        found = store.conn.execute(
-            "SELECT id, source_key = ? FROM messages WHERE source = ? AND folder = ? AND "
-            "source_key = ? UNION ALL SELECT id, source_key = ? FROM messages WHERE source = ? "
-            "AND folder = ? AND sha256 = ? LIMIT 1",
-            (key, source, folder, key, key, source, folder, digest),
-        ).fetchone()
-        if found:
-            if not found[1]:  # the same bytes under another key: remember it, say it once
-                _duplicate(store, source, folder, key, found[0])
-            return None
-        row = {"source": source, "folder": folder, "source_key": key, "uidvalidity": uidvalidity,
-               "uid": uid, "sha256": digest, "size": len(raw), "received_at": now_iso(),
-               "state": "received" if processed is None else "processed", **(processed or {})}
-        columns = ", ".join(f'"{k}"' for k in row)
-        cur = store.conn.execute(
-            f"INSERT INTO messages ({columns}) VALUES ({', '.join('?' * len(row))})",
-            tuple(row.values()))
-        pk = cur.lastrowid
-        assert pk is not None
-        store.conn.execute("INSERT INTO message_raw (message_pk, raw) VALUES (?, ?)", (pk, raw))
-        store.event("message", pk, row["state"], {"source": source, "key": key, **(detail or {})})
-    return pk
+    run = Run(store, source, folder)
+    run.add(key, raw, uidvalidity, uid, processed, detail)
+    return run.write()[0]
 
 
-def _duplicate(store: Store, source: str, folder: str, key: str, of: int) -> None:
-    cur = store.conn.execute(
-        "INSERT OR IGNORE INTO duplicates (source, folder, source_key, message_pk, at)"
-        " VALUES (?, ?, ?, ?, ?)", (source, folder, key, of, now_iso()))
-    if cur.rowcount:
-        store.event("message", of, "duplicate", {"source": source, "key": key})
+# The columns a message is recorded with: where it came from, then what processing sets when
+# it is recorded processed at once (NULL, as by default, for one recorded `received`).
+_ORIGIN = ("id", "source", "folder", "source_key", "uidvalidity", "uid", "sha256", "size",
+           "received_at", "state")
+PROCESSED = ("message_id", "from_addr", "from_name", "reply_to", "subject", "date", "language",
+             "in_reply_to", "refs", "text", "defects", "category", "confidence", "reasons",
+             "suppress", "sort_state", "thread_key")
+_INSERT = (f"INSERT INTO messages ({', '.join(_ORIGIN + PROCESSED)}) VALUES "
+           f"({', '.join('?' * len(_ORIGIN + PROCESSED))})")
+_LOOKUP = 500  # keys (or hashes) per duplicate lookup: far below SQLite's variable limit
+
+
+class Run:
+    """Messages of one folder recorded together (a backlog's run, issue 15): what `record`
+    does for each, in a few statements for all. One lookup of the keys and one of the hashes
+    for the whole run, the rows, bytes and events inserted with executemany, and no
+    savepoint per message: the run is one unit of the caller's transaction anyway.
+
+    Each message gets exactly what `record` gives it alone, in the same order: the same
+    columns, the same ids (the next free ones, as SQLite would pick them), one event, and a
+    duplicate (the same key, or the same bytes under another key) caught also when the
+    first copy is earlier in the same run."""
+
+    def __init__(self, store: Store, source: str, folder: str) -> None:
+        self.store, self.source, self.folder = store, source, folder
+        self._items: list[tuple[str, bytes, int | None, int | None, tuple[Any, ...] | None,
+                                dict[str, Any] | None]] = []
+        self._message_ids: set[str] = set()
+
+    def add(self, key: str, raw: bytes, uidvalidity: int | None = None, uid: int | None = None,
+            processed: dict[str, Any] | None = None, detail: dict[str, Any] | None = None,
+            ) -> None:
+        """A message to record at the next `write` (see `record` for the arguments)."""
+        values = None
+        if processed is not None:
+            if not processed.keys() <= _COLUMNS:
+                raise ValueError(f"not a column: {sorted(processed.keys() - _COLUMNS)}")
+            values = tuple(map(processed.get, PROCESSED))
+            if processed.get("thread_key") is not None and processed.get("message_id"):
+                self._message_ids.add(processed["message_id"])
+        self._items.append((key, raw, uidvalidity, uid, values, detail))
+
+    def holds(self, message_id: str) -> bool:
+        """Whether a message waiting to be written has this Message-ID (and a thread): a
+        `thread_of` lookup for it must `write` first, as it would find it once written."""
+        return message_id in self._message_ids
+
+    def write(self) -> list[int | None]:
+        """Record the messages added since the last write, in the caller's transaction (or
+        one of its own); for each, its id, or None if it was known."""
+        items, self._items, self._message_ids = self._items, [], set()
+        if not items:
+            return []
+        with self.store.tx():
+            return self._write(items)
+
+    def _write(self, items: list[tuple[str, bytes, int | None, int | None,
+                                       tuple[Any, ...] | None, dict[str, Any] | None]],
+               ) -> list[int | None]:
+        conn, source, folder = self.store.conn, self.source, self.folder
+        digests = [hashlib.sha256(item[1]).hexdigest() for item in items]
+        by_key = self._known("source_key", [item[0] for item in items])
+        by_hash = self._known("sha256", digests)
+        (last,) = conn.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()
+        at = now_iso()
+        out: list[int | None] = []
+        rows: list[tuple[Any, ...]] = []
+        raws: list[tuple[int, bytes]] = []
+        copies: list[tuple[int, str, int]] = []  # (position in events, key, the message)
+        events: list[tuple[int | None, str, str | None]] = []
+        blank = (None,) * len(PROCESSED)
+        head = f'{{"source": {json.dumps(source)}, "key": '  # the event: json.dumps, in parts
+        for (key, raw, uidvalidity, uid, values, detail), digest in zip(items, digests,
+                                                                         strict=True):
+            if key in by_key:
+                out.append(None)
+                continue
+            of = by_hash.get(digest)
+            if of is not None:  # the same bytes under another key: remember it, say it once
+                copies.append((len(events), key, of))
+                out.append(None)
+                continue
+            last += 1
+            by_key[key] = by_hash[digest] = last
+            state = "received" if values is None else "processed"
+            rows.append((last, source, folder, key, uidvalidity, uid, digest, len(raw), at,
+                         state, *(blank if values is None else values)))
+            raws.append((last, raw))
+            events.append((last, state, f"{head}{json.dumps(key)}{_tail(detail)}" if not (
+                detail and ("source" in detail or "key" in detail))  # they would replace them
+                else json.dumps({"source": source, "key": key, **detail})))
+            out.append(last)
+        if rows:
+            conn.executemany(_INSERT, rows)
+            conn.executemany("INSERT INTO message_raw (message_pk, raw) VALUES (?, ?)", raws)
+        # After the rows they may repeat (a foreign key), each in its place among the events.
+        said = [(place, key, of) for place, key, of in copies if conn.execute(
+            "INSERT OR IGNORE INTO duplicates (source, folder, source_key, message_pk, at)"
+            " VALUES (?, ?, ?, ?, ?)", (source, folder, key, of, at)).rowcount]
+        for place, key, of in reversed(said):  # from the end: the places before stay right
+            events.insert(place, (of, "duplicate", json.dumps({"source": source, "key": key})))
+        self.store.events("message", events)
+        return out
+
+    def _known(self, column: str, values: list[str]) -> dict[str, int]:
+        """Which of these keys (or hashes) this folder has, with the (first) message's id."""
+        found: dict[str, int] = {}
+        for start in range(0, len(values), _LOOKUP):
+            chunk = values[start:start + _LOOKUP]
+            found.update(self.store.conn.execute(
+                _lookup(column, len(chunk)), (self.source, self.folder, *chunk)))
+        return found
+
+
+def _lookup(column: str, n: int) -> str:
+    """The query for n keys (or hashes): a search of the unique key index (or of
+    messages_sha256) that needs no row, as the one-message lookup was."""
+    return (f"SELECT {column}, min(id) FROM messages WHERE source = ? AND folder = ? AND "
+            f"{column} IN ({', '.join('?' * n)}) GROUP BY {column}")
+
+
+_COLUMNS = frozenset(PROCESSED)
+
+
+def _tail(detail: dict[str, Any] | None) -> str:
+    """What follows the key in the JSON of a message's event (`{"source": .., "key": ..`,
+    then the detail's items): a backlog's few distinct details are encoded once each."""
+    if not detail:
+        return "}"
+    try:
+        return _tail_of(tuple((k, type(v), v) for k, v in detail.items()))
+    except TypeError:  # unhashable values (a list): encoded each time
+        return ", " + json.dumps(detail)[1:]
+
+
+@lru_cache(maxsize=1024)
+def _tail_of(items: tuple[tuple[str, type, Any], ...]) -> str:
+    return ", " + json.dumps({k: v for k, _, v in items})[1:]  # the type: 1 and True differ
 
 
 def known_keys(store: Store, source: str, folder: str) -> set[str]:
