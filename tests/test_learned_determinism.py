@@ -7,6 +7,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+import inboxops
 
 # Run in a fresh interpreter: teaches made-up examples (words drawn from a seeded generator,
 # overlapping a lot, as mail from the same senders does), then prints the exact scores and
@@ -35,7 +38,9 @@ for n in range(60):
 
 def _run(seed: str) -> str:
     env = {**os.environ, "PYTHONHASHSEED": seed}
+    # Run where the package under test is: `python -c` imports from its working directory first.
     return subprocess.run([sys.executable, "-c", _SCRIPT], env=env, check=True,
+                          cwd=Path(inboxops.__file__).parent.parent,
                           capture_output=True, text=True).stdout
 
 
