@@ -74,3 +74,43 @@ def test_options_from_config_switch_a_signal_off() -> None:
     verdict = StyleClassifier(list_tag_weight=0.0).judge(
         parse_message(client_mail(subject="[garden-club] Spring", body="Plants.")))
     assert verdict.scores.get("other", 0.0) == 0.0
+
+
+# Bits of text that sit at the edges of the gates' reasoning: apostrophes that join words,
+# repeated words, greetings followed by a comma or a dash, a greeting cut by the 300th character.
+_PIECES = ["you", "your", "you're", "i", "i'm", "my", "me", "o'", "'", " ", " ", ", ", "-", "hi",
+           "dear", "buna ziua", "all", "customers", "members", "x", "2", "\n", "this", "ă"]
+
+
+def _fuzzed(count: int) -> list[str]:
+    import random
+
+    rng = random.Random(4)
+    return ["".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 160)))
+            for _ in range(count)]
+
+
+def test_the_word_count_bounds_hold_on_any_text() -> None:
+    from inboxops.classifiers.style import (
+        _FIRST_PERSON,
+        _SECOND_PERSON,
+        _WORD,
+        _first_person_least,
+    )
+
+    for text in _fuzzed(3000):
+        words = _WORD.findall(text)
+        assert sum(map(_SECOND_PERSON.__contains__, words)) <= text.count("you")
+        assert _first_person_least(text) <= sum(map(_FIRST_PERSON.__contains__, words))
+
+
+def test_the_greeting_gate_never_hides_a_greeting() -> None:
+    from inboxops.classifiers.phrases import spaced
+    from inboxops.classifiers.style import _MASS_SALUTATION, _greets
+
+    greeted = 0
+    for text in _fuzzed(3000):
+        if _MASS_SALUTATION.search(text[:300]):
+            greeted += 1
+            assert _greets(spaced(text)[:300]), text
+    assert greeted >= 20  # the fuzz does make greetings

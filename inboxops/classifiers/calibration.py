@@ -18,7 +18,7 @@ import json
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from itertools import pairwise
 from typing import Any
@@ -45,14 +45,18 @@ class Calibration:
         """The probability at `lead`: linear between knots, flat beyond the ends."""
         if not self.knots:
             return 0.5
-        xs = [x for x, _ in self.knots]
-        i = bisect_right(xs, lead)
+        i = bisect_right(self._leads, lead)
         if i == 0:
             return self.knots[0][1]
         if i == len(self.knots):
             return self.knots[-1][1]
         (x0, p0), (x1, p1) = self.knots[i - 1], self.knots[i]
         return p0 + (p1 - p0) * (lead - x0) / (x1 - x0) if x1 > x0 else p1
+
+    @cached_property
+    def _leads(self) -> list[float]:
+        """The knots' leads, listed once (per message this cost more than the lookup)."""
+        return [x for x, _ in self.knots]
 
     def to_json(self) -> dict[str, Any]:
         return {"feature": "lead", "threshold": self.threshold,

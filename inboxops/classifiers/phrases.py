@@ -216,7 +216,22 @@ def non_ascii(text: str) -> set[str]:
 def spaced(text: str) -> str:
     """The text with every character that is no word character (`\\w`: isalnum() or "_") as a
     space, and so of the same length: one translate (C) and a replace per distinct non-ASCII
-    character that is no word character."""
+    character that is no word character. The last text's is kept: the scan and the reading of
+    a message's words both want it."""
+    global _last_spaced
+    last = _last_spaced
+    if last[0] is text:
+        return last[1]
+    blanked = _spaced(text)
+    _last_spaced = (text, blanked)  # one tuple, swapped whole: another thread sees a pair
+    return blanked
+
+
+_last_spaced = ("", "")
+
+
+def _spaced(text: str) -> str:
+    """`spaced`, made afresh."""
     if not text.isascii():
         for char in non_ascii(text):
             if not (char.isalnum() or char == "_"):

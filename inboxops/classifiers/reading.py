@@ -25,10 +25,20 @@ def fold(s: str) -> str:
     if lowered.isascii():
         return lowered
     for char in non_ascii(lowered):
-        folded = fold_diacritics(char)
+        folded = _FOLDED.get(char)
+        if folded is None:
+            folded = fold_diacritics(char)
+            if len(_FOLDED) < _FOLDED_MAX:
+                _FOLDED[char] = folded
         if folded != char:
             lowered = lowered.replace(char, folded)
     return lowered
+
+
+# Each non-ASCII character folded (a handful recur in every Romanian message), up to a bound:
+# mail in many scripts must not grow it without end. Item assignment is atomic for the threads.
+_FOLDED: dict[str, str] = {}
+_FOLDED_MAX = 2048
 
 
 def words_of(text: str) -> frozenset[str]:

@@ -7,9 +7,11 @@ message that shows one of them. Calendar parts (iTIP) mark meeting business.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import ClassVar
 
 from inboxops.classifiers.base import Classifier, Verdict, register
+from inboxops.classifiers.reading import Reading
 from inboxops.models import ParsedMessage
 
 _LIST_HEADERS = (
@@ -57,11 +59,18 @@ def automation_signals(msg: ParsedMessage, own_addresses: set[str] | frozenset[s
         found.append(f"robot sender {msg.from_addr}")
     if msg.from_addr in own_addresses:
         found.append(f"sent by ourselves ({msg.from_addr})")
-    elif msg.message_id and msg.message_id[:-1].rpartition("@")[2].lower() in {
-        a.partition("@")[2] for a in own_addresses
-    }:
+    elif msg.message_id and own_addresses and msg.message_id[:-1].rpartition("@")[2].lower() in (
+        _domains(own_addresses) if isinstance(own_addresses, frozenset)
+        else {a.partition("@")[2] for a in own_addresses}
+    ):
         found.append(f"Message-ID from our own domain ({msg.message_id})")
     return found
+
+
+@lru_cache(maxsize=8)
+def _domains(own_addresses: frozenset[str]) -> frozenset[str]:
+    """The domains of our addresses, worked out once per set, not once per message."""
+    return frozenset(a.partition("@")[2] for a in own_addresses)
 
 
 def courtesy_signals(msg: ParsedMessage) -> list[str]:
@@ -81,6 +90,9 @@ class SignalsClassifier(Classifier):
 
     name: ClassVar[str] = "signals"
     own_addresses: frozenset[str] = frozenset()
+
+    def assess(self, reading: Reading) -> Verdict:
+        return self.judge(reading.msg)
 
     def judge(self, msg: ParsedMessage) -> Verdict:
         verdict = Verdict()
