@@ -44,6 +44,7 @@ T = TypeVar("T")
 TIMEOUT_SECONDS = 20.0  # one message; a normal one takes a few milliseconds
 CHUNK = 32  # messages in one request of a backlog
 CHUNK_BYTES = 1 << 19  # and at most this many bytes: a chunk stays far inside the limit
+MAX_WORKERS = 2
 DEPTH = 2  # chunks sent to a worker ahead of its answers
 PIPE_BYTES = 1 << 20
 _HOME = str(Path(__file__).resolve().parents[2])  # the folder this inboxops package is in
@@ -105,8 +106,10 @@ class ParsePool(Generic[T]):
         parser: Callable[[bytes], T] = parse_message,  # type: ignore[assignment]
         initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = (),
     ) -> None:
-        # One core stays with the main process, which fetches, records and sorts meanwhile.
-        self.workers = workers or max(1, min(4, (os.cpu_count() or 2) - 1))
+        # Two at most: a backlog keeps two cores busy between them and the main process
+        # (whose work mostly waits on them and on the server), one more than the other
+        # processes could feed; each costs ~35 MB, and the tree's memory stays bounded.
+        self.workers = workers or max(1, min(MAX_WORKERS, os.cpu_count() or 1))
         self.timeout = timeout
         self._setup = pickle.dumps({
             "path": sys.path, "parser": _name(parser),
@@ -146,9 +149,11 @@ class ParsePool(Generic[T]):
             self._free.notify_all()
 
     def warm(self) -> None:
-        """Start the workers now, so the first message does not wait for them (blocking for
-        a few milliseconds: it starts processes; the daemon calls it from its worker pool)."""
-        self._give_back(self._take(self.workers))
+        """Start a worker now, so the first message does not wait for one (blocking for a few
+        milliseconds: it starts a process; the daemon calls it from its worker pool). The
+        others start when a batch has work for them: new mail one message at a time never
+        needs them, a backlog does."""
+        self._give_back(self._take(1))
 
     def close(self) -> None:
         """Stop the idle workers now, and those a parse holds when it ends."""

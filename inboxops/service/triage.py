@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from inboxops.classifiers import Chain
+from inboxops.classifiers.phrases import compile_all
 from inboxops.classifiers.signals import automation_signals, courtesy_signals
 from inboxops.intake.parse import parse_message
 from inboxops.models import Classification, ParsedMessage
@@ -79,6 +80,7 @@ def start(setup: Setup) -> None:
     store = (Store(setup.store_path, migrate=False)
              if setup.store_path and setup.store_path != ":memory:" else None)
     _Worker.chain = _chain(setup, store)
+    compile_all()  # now, not on the first message
     _Worker.own = setup.own_addresses
 
 
