@@ -23,6 +23,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 M_ARENA_MAX = -8  # glibc malloc.h
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 128 * 1024  # glibc's default start; fixed, it no longer slides up
 ARENA_MAX = 2  # the loop thread and the work pool share the main arena and one more
 
 
@@ -39,9 +41,13 @@ def _glibc() -> Any | None:
 
 
 def bound_arenas(arenas: int = ARENA_MAX) -> bool:
-    """Cap glibc's malloc arenas (call before starting threads); False if not glibc."""
+    """Cap glibc's malloc arenas (call before starting threads), and map buffers of
+    MMAP_THRESHOLD and more on their own, given back when freed (a batch's FETCH answer,
+    a chunk's pickles): glibc's sliding threshold otherwise rises to the largest freed and
+    keeps such buffers in the arenas, fragmented; False if not glibc."""
     libc = _glibc()
-    return bool(libc is not None and libc.mallopt(M_ARENA_MAX, arenas))
+    return bool(libc is not None and libc.mallopt(M_ARENA_MAX, arenas)
+                and libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
 
 
 def trim() -> bool:
