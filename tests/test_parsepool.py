@@ -118,3 +118,20 @@ def test_a_batch_may_ask_for_another_work_function_by_name() -> None:
     assert all(isinstance(e, ParseError) and "AttributeError" in str(e)
                for e in broken.values()) and len(broken) == 2
     assert again == {0: "QUESTION 0", 1: "QUESTION 1"}
+
+
+def test_a_backlog_starts_the_second_worker_and_shrink_stops_it_after() -> None:
+    pool = ParsePool(workers=2)
+    try:
+        pool.warm()
+        assert pool._started == 1  # new mail needs one
+        backlog = [(i, client_mail(subject=f"Old {i}")) for i in range(100)]  # several chunks
+        assert len(list(pool.parse(backlog))) == 100
+        assert pool._started == 2
+        gone = pool._idle[1].proc
+        pool.shrink()
+        assert pool._started == 1 and gone.poll() is not None  # its process has ended
+        ((pk, parsed),) = pool.parse([(7, client_mail())])
+        assert pk == 7 and isinstance(parsed, ParsedMessage)
+    finally:
+        pool.close()

@@ -162,6 +162,15 @@ class ParsePool(Generic[T]):
         needs them, a backlog does."""
         self._give_back(self._take(1))
 
+    def shrink(self, keep: int = 1) -> None:
+        """Stop the idle workers beyond `keep`: once a backlog is worked off, new mail needs
+        one, and each other costs ~35 MB while the daemon waits for mail. A worker a parse
+        holds stays; the next backlog starts them again."""
+        with self._free:
+            extra, self._idle = self._idle[keep:], self._idle[:keep]
+        for worker in extra:
+            self._retire(worker)
+
     def close(self) -> None:
         """Stop the idle workers now, and those a parse holds when it ends."""
         with self._free:

@@ -552,8 +552,9 @@ class Daemon:
 
     def _mailbox_health(self, store: Store, error: str | None, mode: str) -> None:
         """Record a poll's outcome for `status` and alerts; tell systemd when it changes."""
-        if error is None:
+        if error is None and self._backlog:
             self._backlog = False  # a look ended: whatever intake was walking through is in
+            self.pipeline.parser.shrink()  # its second parse worker is not needed now
         if error is None and self._last_ok is not None and self._last_ok[0] == mode and \
                 time.monotonic() - self._last_ok[1] < PASS_RECORD_INTERVAL:
             return  # nothing new: a Maildir scan every second need not write every second
