@@ -103,12 +103,17 @@ def tree_cpu(pid: int) -> float:
 
 
 def cpu_by_role(pid: int) -> dict[str, float]:
-    """CPU seconds (user + system) of each live role of the tree, reaped children included."""
+    """CPU seconds (user + system) of each live role of the tree, reaped children included:
+    the daemon's reaped children are parse workers (one stopped after a backlog, or killed
+    at its time limit), counted as such, not as the daemon's own time."""
     out: dict[str, float] = {}
     for p, role in roles(pid).items():
         if (fields := _stat(p)) is not None:
-            out[role] = out.get(role, 0.0) + sum(int(x) for x in fields[11:15]) / TICK
-    return out
+            own, reaped = (sum(int(x) for x in fields[i:i + 2]) / TICK for i in (11, 13))
+            out[role] = out.get(role, 0.0) + own
+            heir = "parse workers" if role == "daemon" else role
+            out[heir] = out.get(heir, 0.0) + reaped
+    return {role: sec for role, sec in out.items() if sec or role == "daemon"}
 
 
 def snapshot(pid: int, with_pss: bool = True) -> dict[str, tuple[int, int, int]]:
