@@ -198,13 +198,7 @@ class Store:
         """Append one line to the event log (inside the caller's transaction, if any), and log
         it once that commits. Details are ids, states and errors, never message text."""
         text = detail if isinstance(detail, str) or detail is None else json.dumps(detail)
-        self.conn.execute(
-            "INSERT INTO events (at, entity, entity_id, event, detail) VALUES (?, ?, ?, ?, ?)",
-            (now_iso(), entity, entity_id, event, text),
-        )
-        self._unlogged.append((level, _line(entity, entity_id, event, text)))
-        if not self._depth:
-            self._flush_log()
+        self.events(entity, [(entity_id, event, text)], level)
 
     def events(
         self, entity: str, rows: list[tuple[int | None, str, str | None]],
